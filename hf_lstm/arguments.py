@@ -1,0 +1,68 @@
+"""Dataclasses for `HfArgumentParser`: what to train (model) and on what (data). `TrainingArguments` does the rest."""
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class ModelArguments:
+    """The shape of the network; each field becomes a field of `LSTMConfig`."""
+
+    embedding_dim: int = field(default=100, metadata={"help": "Width of the word embeddings."})
+    hidden_size: int = field(default=256, metadata={"help": "Width of the recurrent state of each direction."})
+    num_layers: int = field(default=1, metadata={"help": "Number of stacked recurrent layers."})
+    bidirectional: bool = field(default=False, metadata={"help": "Also read each review right to left."})
+    dropout: float = field(default=0.0, metadata={"help": "Dropout between layers and before the classifier."})
+    embedding_dropout: float = field(default=0.0, metadata={"help": "Dropout on the word embeddings."})
+    pooling: str = field(default="last", metadata={"help": "last | mean | max | mean_max."})
+    cell_type: str = field(default="lstm", metadata={"help": "lstm | gru | rnn (tanh)."})
+    lstm_impl: str = field(
+        default="torch", metadata={"help": "torch (fast) | reference (the gate-level LSTM, slow, for reading)."}
+    )
+
+
+@dataclass
+class DataArguments:
+    """Where the reviews come from, how they become labelled splits, and how they become token ids."""
+
+    dataset_name: str = field(
+        default="data/imdb",
+        metadata={"help": "A hub id (stanfordnlp/imdb), a dataset folder, or a .csv/.json/.jsonl/.parquet file."},
+    )
+    dataset_config_name: str | None = field(default=None, metadata={"help": "Config name of a hub dataset."})
+    text_columns: list[str] = field(
+        default_factory=lambda: ["text"],
+        metadata={"help": "Column(s) holding the text; several are joined with a space (empty ones skipped)."},
+    )
+    label_column: str = field(default="label", metadata={"help": "Column holding the label."})
+    task: str = field(
+        default="classification", metadata={"help": "classification (one class per review) | regression (a number)."}
+    )
+    class_names: list[str] | None = field(
+        default=None,
+        metadata={
+            "help": "Class names for a label column that is not a ClassLabel, e.g. 1 2 3 4 5; a value's text must "
+            "equal one of them. Default: the ClassLabel's names."
+        },
+    )
+    validation_split_size: float = field(
+        default=0.3,
+        metadata={"help": "Share of the training split held out for validation when there is no validation split."},
+    )
+    test_split_size: float = field(
+        default=0.1, metadata={"help": "Share of the training split held out for test when there is no test split."}
+    )
+    split_seed: int = field(default=42, metadata={"help": "Seed of the stratified splits."})
+    max_vocab_size: int = field(default=25_000, metadata={"help": "Most frequent words kept (plus [PAD], [UNK])."})
+    min_frequency: int = field(default=1, metadata={"help": "Words seen fewer times in training become [UNK]."})
+    max_length: int = field(default=400, metadata={"help": "Tokens kept per review."})
+    truncation: str = field(
+        default="head_tail",
+        metadata={"help": "head (keep the first max_length tokens) | head_tail (keep the first and the last halves)."},
+    )
+    max_train_samples: int | None = field(default=None, metadata={"help": "Keep only this many training reviews."})
+    max_eval_samples: int | None = field(default=None, metadata={"help": "Keep only this many validation reviews."})
+    max_test_samples: int | None = field(default=None, metadata={"help": "Keep only this many test reviews."})
+    cache_dir: str | None = field(
+        default=None,
+        metadata={"help": "Where prepared data (vocabulary + token ids) is cached; default ~/.cache/hf_lstm."},
+    )

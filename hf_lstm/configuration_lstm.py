@@ -1,0 +1,65 @@
+"""Configuration of the hf_lstm recurrent text classifier."""
+
+from transformers import PretrainedConfig
+
+
+class LSTMConfig(PretrainedConfig):
+    r"""
+    Configuration of an [`LSTMModel`] / [`LSTMForSequenceClassification`]. Like every `PretrainedConfig` it also
+    carries the standard classification fields (`num_labels`, `problem_type`, `id2label`, `label2id`).
+
+    Args:
+        vocab_size (`int`, *optional*, defaults to 25002):
+            Number of rows of the embedding matrix; equals the size of the word-level vocabulary.
+        embedding_dim (`int`, *optional*, defaults to 100):
+            Width of the word embeddings.
+        hidden_size (`int`, *optional*, defaults to 256):
+            Width of the recurrent state of each direction.
+        num_layers (`int`, *optional*, defaults to 1):
+            Number of stacked recurrent layers.
+        bidirectional (`bool`, *optional*, defaults to `False`):
+            Whether each layer also reads each review right to left (within its own length).
+        dropout (`float`, *optional*, defaults to 0.0):
+            Dropout between stacked layers and on the pooled vector before the classifier.
+        embedding_dropout (`float`, *optional*, defaults to 0.0):
+            Dropout on the word embeddings.
+        pooling (`str`, *optional*, defaults to `"last"`):
+            How a review's outputs become one vector: `"last"` (final state of each direction), `"mean"`, `"max"` or
+            `"mean_max"` (both, concatenated); padding never takes part.
+        cell_type (`str`, *optional*, defaults to `"lstm"`):
+            Recurrent cell: `"lstm"`, `"gru"` or `"rnn"` (tanh).
+        lstm_impl (`str`, *optional*, defaults to `"torch"`):
+            `"torch"` runs the cells with `torch.nn.LSTM`/`GRU`/`RNN`; `"reference"` runs the LSTM gate by gate in plain
+            PyTorch (slow, for reading; same weights and outputs). Only `cell_type="lstm"` has a reference version.
+        pad_token_id (`int`, *optional*, defaults to 0):
+            Id of the `[PAD]` token; its embedding row stays zero.
+    """
+
+    model_type = "hf_lstm"
+
+    def __init__(
+        self,
+        vocab_size=25002,
+        embedding_dim=100,
+        hidden_size=256,
+        num_layers=1,
+        bidirectional=False,
+        dropout=0.0,
+        embedding_dropout=0.0,
+        pooling="last",
+        cell_type="lstm",
+        lstm_impl="torch",
+        pad_token_id=0,
+        **kwargs,
+    ):
+        self.vocab_size = vocab_size
+        self.embedding_dim = embedding_dim
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.bidirectional = bidirectional
+        self.dropout = dropout
+        self.embedding_dropout = embedding_dropout
+        self.pooling = pooling
+        self.cell_type = cell_type
+        self.lstm_impl = lstm_impl
+        super().__init__(pad_token_id=pad_token_id, **kwargs)

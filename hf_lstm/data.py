@@ -1,0 +1,239 @@
+"""Reviews in, labelled and tokenized splits out: load (hub id, folder or file), validate labels, split, tokenize, cache."""
+
+import csv
+import hashlib
+import json
+import math
+import os
+import shutil
+from collections import Counter
+from dataclasses import asdict
+from pathlib import Path
+
+import datasets
+import numpy as np
+from datasets import ClassLabel, DatasetDict, Features, Value
+from sklearn.model_selection import train_test_split
+from transformers import AutoTokenizer
+
+from .tokenization import train_tokenizer
+
+FILE_BUILDERS = {".csv": "csv", ".json": "json", ".jsonl": "json", ".parquet": "parquet"}
+PREPARED_FORMAT = 1  # bump when the prepared data changes, so old caches are not reused
+
+
+class DataError(ValueError):
+    """Input data that cannot be trained on; the message names the file, column and rows."""
+
+
+def load_raw_dataset(dataset_name, dataset_config_name=None):
+    """Load a hub id, a dataset folder or a single .csv/.json/.jsonl/.parquet file as a `DatasetDict`."""
+    suffix = Path(dataset_name).suffix.lower()
+    if suffix in FILE_BUILDERS:
+        if not os.path.isfile(dataset_name):
+            raise DataError(f"{dataset_name}: no such file")
+        _check_readable(dataset_name, suffix)
+        try:
+            options = csv_as_text(dataset_name) if suffix == ".csv" else {}
+            return datasets.load_dataset(FILE_BUILDERS[suffix], data_files={"train": dataset_name}, **options)
+        except Exception as error:  # the builders' own errors do not always name the file
+            raise DataError(f"{dataset_name}: cannot be read as {suffix[1:]}: {error}") from error
+    return datasets.load_dataset(dataset_name, dataset_config_name)
+
+
+def csv_as_text(path):
+    """Builder options that read every CSV cell as the text written in the file (labels are checked as written)."""
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        header = next(csv.reader(handle))
+    names = [name or f"Unnamed: {i}" for i, name in enumerate(header)]  # pandas' name for an unnamed column
+    return {"features": Features({name: Value("string") for name in names}), "keep_default_na": False}
+
+
+def _check_readable(path, suffix):
+    """Refuse text files that are not UTF-8 or hold no rows, naming the file."""
+    if suffix == ".parquet":
+        return
+    with open(path, "rb") as handle:
+        raw = handle.read()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise DataError(f"{path}: not UTF-8 text (byte {error.start}); re-save it as UTF-8") from error
+    lines = [line for line in text.splitlines() if line.strip()]
+    if not lines:
+        raise DataError(f"{path}: the file is empty")
+    if suffix == ".csv" and len(lines) == 1:
+        raise DataError(f"{path}: the file has a header but no rows")
+
+
+def join_texts(dataset, text_columns, source):
+    """Add a `text` column: the text columns joined with a space, empty or missing parts skipped."""
+    missing = [column for column in text_columns if column not in dataset.column_names]
+    if missing:
+        raise DataError(f"{source}: text column(s) {missing} not found; columns are {dataset.column_names}")
+
+    def join(batch):
+        rows = zip(*(batch[column] for column in text_columns))
+        return {"text": [" ".join(part for part in row if isinstance(part, str) and part.strip()) for row in rows]}
+
+    return dataset.map(join, batched=True, desc="Joining text columns")
+
+
+def label_encoder(feature, task, label_names, label_column, source):
+    """Return (function mapping one raw label to a training label or None if invalid, class names or None)."""
+    if task == "regression":
+
+        def to_number(value):
+            if isinstance(value, str):
+                try:
+                    value = float(value)
+                except ValueError:
+                    return None
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                return None
+            return float(value)
+
+        return to_number, None
+    if task != "classification":
+        raise DataError(f"task must be 'classification' or 'regression', got {task!r}")
+    if label_names is None:
+        if not isinstance(feature, ClassLabel):
+            raise DataError(
+                f"{source}: column {label_column!r} is not a ClassLabel; give its class names as class_names"
+            )
+        label_names = list(feature.names)
+        return (lambda value: value if isinstance(value, int) and 0 <= value < len(label_names) else None), label_names
+    index = {str(name): i for i, name in enumerate(label_names)}
+
+    def to_index(value):
+        if value is None or isinstance(value, bool) or isinstance(value, float):
+            return None
+        return index.get(str(value).strip() if isinstance(value, str) else str(value))
+
+    return to_index, [str(name) for name in label_names]
+
+
+def encode_labels(dataset, label_column, task, label_names, source):
+    """Add a `labels` column, refusing the split if any label is missing or invalid (naming the first bad rows)."""
+    if label_column not in dataset.column_names:
+        raise DataError(f"{source}: label column {label_column!r} not found; columns are {dataset.column_names}")
+    encode, names = label_encoder(dataset.features[label_column], task, label_names, label_column, source)
+    raw = dataset[label_column]
+    labels = [encode(value) for value in raw]
+    bad = [i for i, label in enumerate(labels) if label is None]
+    if bad:
+        shown = ", ".join(f"row {i}: {raw[i]!r}" for i in bad[:5])
+        expected = f"one of {names}" if names else "a finite number"
+        raise DataError(
+            f"{source}: column {label_column!r} has {len(bad)} invalid label(s), expected {expected}; first: {shown}"
+        )
+    feature = ClassLabel(names=names) if names else Value("float32")
+    if "labels" in dataset.column_names:
+        dataset = dataset.remove_columns("labels")
+    return dataset.add_column("labels", labels, feature=feature), names
+
+
+def stratified_split(dataset, size, seed):
+    """Split off `size` rows (an int), stratified on `labels`; returns (rest, held_out).
+
+    Reviews whose text occurs more than once (IMDB's training file repeats 96) always stay in `rest`, so no review
+    is in two splits and the held-out split still has exactly `size` rows.
+    """
+    texts, labels = dataset["text"], np.array(dataset["labels"])
+    counts = Counter(texts)
+    unique = np.array([i for i, text in enumerate(texts) if counts[text] == 1])
+    _, held_out = train_test_split(unique, test_size=size, random_state=seed, stratify=labels[unique])
+    rest = np.setdiff1d(np.arange(len(dataset)), held_out)
+    return dataset.select(rest), dataset.select(np.sort(held_out))
+
+
+def make_splits(raw, data_args):
+    """Turn a raw `DatasetDict` into train / validation / test with `text` and `labels` columns."""
+    if "train" not in raw:
+        raise DataError(f"{data_args.dataset_name}: no 'train' split; splits are {list(raw)}")
+    source = data_args.dataset_name
+    splits = {}
+    names = None
+    for split in raw:
+        dataset = join_texts(raw[split], data_args.text_columns, f"{source} [{split}]")
+        dataset, names = encode_labels(
+            dataset, data_args.label_column, data_args.task, data_args.class_names, f"{source} [{split}]"
+        )
+        splits[split] = dataset.select_columns(["text", "labels"])
+    train = splits["train"]
+    total = len(train)
+    if "test" not in splits:
+        train, splits["test"] = stratified_split(train, round(total * data_args.test_split_size), data_args.split_seed)
+    if "validation" not in splits:
+        size = round(total * data_args.validation_split_size)
+        train, splits["validation"] = stratified_split(train, size, data_args.split_seed)
+    splits["train"] = train
+    limits = {
+        "train": data_args.max_train_samples,
+        "validation": data_args.max_eval_samples,
+        "test": data_args.max_test_samples,
+    }
+    for split, limit in limits.items():
+        if limit is not None and limit < len(splits[split]):
+            splits[split] = splits[split].shuffle(seed=data_args.split_seed).select(range(limit))
+    return DatasetDict({split: splits[split] for split in ("train", "validation", "test")}), names
+
+
+def truncate(ids, max_length, strategy):
+    """Keep `max_length` ids: the head, or the first and last halves of a long review (its verdict is often last)."""
+    if len(ids) <= max_length:
+        return ids
+    if strategy == "head":
+        return ids[:max_length]
+    head = max_length // 2
+    return ids[:head] + ids[len(ids) - (max_length - head) :]
+
+
+def tokenize_splits(splits, tokenizer, max_length, truncation):
+    """Add `input_ids` and `length` (for length-grouped batches) to every split."""
+    if truncation not in ("head", "head_tail"):
+        raise DataError(f"truncation must be 'head' or 'head_tail', got {truncation!r}")
+
+    def encode(batch):
+        encodings = tokenizer.backend_tokenizer.encode_batch(batch["text"], add_special_tokens=False)
+        input_ids = [truncate(encoding.ids, max_length, truncation) for encoding in encodings]
+        return {"input_ids": input_ids, "length": [len(ids) for ids in input_ids]}
+
+    return splits.map(encode, batched=True, batch_size=2000, desc="Tokenizing")
+
+
+def cache_key(splits, data_args):
+    """A hash over the raw splits' fingerprints and every argument that changes the prepared data."""
+    settings = asdict(data_args)
+    settings.pop("cache_dir")
+    fingerprints = {split: dataset._fingerprint for split, dataset in splits.items()}
+    blob = json.dumps([PREPARED_FORMAT, settings, fingerprints], sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def prepare_data(data_args):
+    """Load, split, train the vocabulary on the training split only, and tokenize; cached on disk by content.
+
+    Returns (tokenized `DatasetDict` with `text`, `labels`, `input_ids`, `length`, tokenizer, class names or None).
+    """
+    splits, names = make_splits(load_raw_dataset(data_args.dataset_name, data_args.dataset_config_name), data_args)
+    cache_root = Path(data_args.cache_dir or Path.home() / ".cache" / "hf_lstm")
+    cache = cache_root / cache_key(splits, data_args)
+    if not (cache / "done").exists():
+        tokenizer = train_tokenizer(
+            (splits["train"][i : i + 1000]["text"] for i in range(0, len(splits["train"]), 1000)),
+            max_vocab_size=data_args.max_vocab_size,
+            min_frequency=data_args.min_frequency,
+            model_max_length=data_args.max_length,
+        )
+        tokenized = tokenize_splits(splits, tokenizer, data_args.max_length, data_args.truncation)
+        partial = cache.with_name(cache.name + f".tmp-{os.getpid()}")
+        tokenizer.save_pretrained(partial / "tokenizer")
+        tokenized.save_to_disk(str(partial / "data"))
+        (partial / "done").write_text("")
+        try:
+            partial.rename(cache)
+        except OSError:  # another process finished the same preparation first: keep theirs
+            shutil.rmtree(partial, ignore_errors=True)
+    tokenizer = AutoTokenizer.from_pretrained(str(cache / "tokenizer"))
+    return datasets.load_from_disk(str(cache / "data")), tokenizer, names

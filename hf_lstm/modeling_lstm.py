@@ -1,0 +1,247 @@
+"""LSTM text classifier: embedding -> recurrent layers -> pooled vector -> classification / regression head.
+
+Batches are padded on the right and run through the recurrent cells as plain padded tensors (on a CPU this is tens of
+times faster than `pack_padded_sequence`). Padding still never changes a result:
+- the forward direction reads left to right, so its outputs at real positions never see the padding after them;
+- the backward direction runs on each sequence reversed *within its own length* (padding stays at the end), and its
+  outputs are put back in the original order the same way;
+- pooling reads only real positions ("last" takes each sequence's own last real position).
+"""
+
+import math
+
+import torch
+from torch import nn
+from torch.nn import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
+from transformers import PreTrainedModel
+from transformers import initialization as init
+from transformers.modeling_outputs import BaseModelOutputWithPooling, SequenceClassifierOutput
+
+from .configuration_lstm import LSTMConfig
+
+CELL_TYPES = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
+POOLINGS = ("last", "mean", "max", "mean_max")
+LSTM_IMPLS = ("torch", "reference")
+
+
+class ReferenceLSTM(nn.Module):
+    """One LSTM layer written out gate by gate, one time step at a time.
+
+    It holds the same parameters, under the same names, as a one-layer `torch.nn.LSTM(batch_first=True)`, and returns
+    the same outputs and gradients, so weights trained with either load into the other. Read it to learn the gates:
+
+        i_t = sigmoid(W_ii x_t + b_ii + W_hi h_{t-1} + b_hi)     input gate: how much new content to write
+        f_t = sigmoid(W_if x_t + b_if + W_hf h_{t-1} + b_hf)     forget gate: how much of the old cell to keep
+        g_t = tanh(W_ig x_t + b_ig + W_hg h_{t-1} + b_hg)        candidate content
+        o_t = sigmoid(W_io x_t + b_io + W_ho h_{t-1} + b_ho)     output gate: how much of the cell to show
+        c_t = f_t * c_{t-1} + i_t * g_t                          cell state: the long-term memory
+        h_t = o_t * tanh(c_t)                                    hidden state: the output at step t
+
+    The cell state is updated by a sum, not squashed through a matrix at every step as a plain RNN's state is; that
+    is what lets the gradient reach words hundreds of steps back.
+    """
+
+    def __init__(self, input_size, hidden_size, batch_first=True):
+        super().__init__()
+        self.input_size = input_size
+        self.hidden_size = hidden_size
+        # PyTorch stacks the four gates' weights in the order input, forget, cell (candidate), output.
+        self.weight_ih_l0 = nn.Parameter(torch.empty(4 * hidden_size, input_size))
+        self.weight_hh_l0 = nn.Parameter(torch.empty(4 * hidden_size, hidden_size))
+        self.bias_ih_l0 = nn.Parameter(torch.empty(4 * hidden_size))
+        self.bias_hh_l0 = nn.Parameter(torch.empty(4 * hidden_size))
+        bound = 1.0 / math.sqrt(hidden_size)
+        for weight in self.parameters():
+            nn.init.uniform_(weight, -bound, bound)
+
+    def forward(self, inputs):
+        batch_size, seq_len, _ = inputs.shape  # (batch, time, input_size)
+        h = inputs.new_zeros(batch_size, self.hidden_size)  # (batch, hidden)
+        c = inputs.new_zeros(batch_size, self.hidden_size)  # (batch, hidden)
+        # The input part of every gate does not depend on the state: compute it for all steps at once.
+        input_part = inputs @ self.weight_ih_l0.T + self.bias_ih_l0  # (batch, time, 4 * hidden)
+        outputs = []
+        for t in range(seq_len):
+            gates = input_part[:, t] + h @ self.weight_hh_l0.T + self.bias_hh_l0  # (batch, 4 * hidden)
+            input_gate, forget_gate, candidate, output_gate = gates.chunk(4, dim=-1)  # 4 x (batch, hidden)
+            input_gate = torch.sigmoid(input_gate)
+            forget_gate = torch.sigmoid(forget_gate)
+            candidate = torch.tanh(candidate)
+            output_gate = torch.sigmoid(output_gate)
+            c = forget_gate * c + input_gate * candidate  # (batch, hidden)
+            h = output_gate * torch.tanh(c)  # (batch, hidden)
+            outputs.append(h)
+        output = torch.stack(outputs, dim=1)  # (batch, time, hidden)
+        return output, (h.unsqueeze(0), c.unsqueeze(0))
+
+
+def reverse_within_length(tensor, lengths):
+    """Reverse each sequence of `tensor` (batch, time, features) within its own length; padding stays at the end.
+
+    Applying it twice gives the input back.
+    """
+    batch_size, seq_len, features = tensor.shape
+    positions = torch.arange(seq_len, device=tensor.device).expand(batch_size, seq_len)  # (batch, time)
+    reversed_positions = lengths.unsqueeze(1) - 1 - positions  # (batch, time)
+    index = torch.where(reversed_positions >= 0, reversed_positions, positions)  # (batch, time)
+    return tensor.gather(1, index.unsqueeze(-1).expand(batch_size, seq_len, features))  # (batch, time, features)
+
+
+class LSTMLayer(nn.Module):
+    """One recurrent layer: a left-to-right cell and, if bidirectional, a right-to-left cell."""
+
+    def __init__(self, config, input_size):
+        super().__init__()
+        if config.lstm_impl == "reference":
+            make_cell = lambda: ReferenceLSTM(input_size, config.hidden_size)  # noqa: E731
+        else:
+            make_cell = lambda: CELL_TYPES[config.cell_type](input_size, config.hidden_size, batch_first=True)  # noqa: E731
+        self.forward_cell = make_cell()
+        self.backward_cell = make_cell() if config.bidirectional else None
+
+    def forward(self, inputs, lengths):
+        output = self.forward_cell(inputs)[0]  # (batch, time, hidden)
+        if self.backward_cell is None:
+            return output
+        backward_input = reverse_within_length(inputs, lengths)  # (batch, time, input)
+        backward_output = reverse_within_length(self.backward_cell(backward_input)[0], lengths)  # (batch, time, hidden)
+        return torch.cat([output, backward_output], dim=-1)  # (batch, time, 2 * hidden)
+
+
+class LSTMPreTrainedModel(PreTrainedModel):
+    config_class = LSTMConfig
+    config: LSTMConfig
+    base_model_prefix = "lstm"
+    main_input_name = "input_ids"
+
+    @torch.no_grad()
+    def _init_weights(self, module):
+        if isinstance(module, nn.Embedding):
+            init.normal_(module.weight, mean=0.0, std=0.1)
+            if module.padding_idx is not None and not getattr(module.weight, "_is_hf_initialized", False):
+                init.zeros_(module.weight[module.padding_idx])
+        elif isinstance(module, nn.Linear):
+            init.xavier_uniform_(module.weight)
+            init.zeros_(module.bias)
+        elif isinstance(module, (nn.RNNBase, ReferenceLSTM)):
+            # PyTorch's own recurrent init, with the LSTM forget-gate biases at 1 (remember by default).
+            bound = 1.0 / math.sqrt(module.hidden_size)
+            for name, param in module.named_parameters(recurse=False):
+                init.uniform_(param, -bound, bound)
+                if name.startswith("bias_ih") and isinstance(module, (nn.LSTM, ReferenceLSTM)):
+                    hidden = module.hidden_size
+                    init.constant_(param[hidden : 2 * hidden], 1.0)
+
+
+class LSTMModel(LSTMPreTrainedModel):
+    """The bare encoder: token ids -> per-position outputs and one pooled vector per review."""
+
+    def __init__(self, config):
+        super().__init__(config)
+        if config.cell_type not in CELL_TYPES:
+            raise ValueError(f"cell_type must be one of {sorted(CELL_TYPES)}, got {config.cell_type!r}")
+        if config.pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {POOLINGS}, got {config.pooling!r}")
+        if config.lstm_impl not in LSTM_IMPLS:
+            raise ValueError(f"lstm_impl must be one of {LSTM_IMPLS}, got {config.lstm_impl!r}")
+        if config.lstm_impl == "reference" and config.cell_type != "lstm":
+            raise ValueError(f"lstm_impl='reference' exists for cell_type='lstm' only, got {config.cell_type!r}")
+        self.embeddings = nn.Embedding(config.vocab_size, config.embedding_dim, padding_idx=config.pad_token_id)
+        self.embedding_dropout = nn.Dropout(config.embedding_dropout)
+        directions = 2 if config.bidirectional else 1
+        self.layers = nn.ModuleList(
+            LSTMLayer(config, config.embedding_dim if i == 0 else directions * config.hidden_size)
+            for i in range(config.num_layers)
+        )
+        self.layer_dropout = nn.Dropout(config.dropout)
+        self.output_size = directions * config.hidden_size * (2 if config.pooling == "mean_max" else 1)
+        self.post_init()
+
+    def get_input_embeddings(self):
+        return self.embeddings
+
+    def set_input_embeddings(self, value):
+        self.embeddings = value
+
+    def forward(self, input_ids, attention_mask=None, return_dict=None, **kwargs):
+        if input_ids.dim() != 2:
+            raise ValueError(f"input_ids must have shape (batch, time), got {tuple(input_ids.shape)}")
+        if input_ids.shape[0] == 0:
+            raise ValueError("empty batch: input_ids has no rows")
+        if input_ids.shape[1] == 0:  # every review empty: read one [PAD] token each
+            input_ids = input_ids.new_full((input_ids.shape[0], 1), self.config.pad_token_id)
+            attention_mask = None
+        if attention_mask is None:
+            attention_mask = torch.ones_like(input_ids)
+        # An empty review (no real token) is read as a single [PAD] token, whose embedding is zero.
+        lengths = attention_mask.sum(dim=1).clamp(min=1)  # (batch,)
+        positions = torch.arange(input_ids.shape[1], device=input_ids.device)  # (time,)
+        mask = positions.unsqueeze(0) < lengths.unsqueeze(1)  # (batch, time)
+
+        hidden = self.embedding_dropout(self.embeddings(input_ids))  # (batch, time, embedding_dim)
+        for i, layer in enumerate(self.layers):
+            if i > 0:
+                hidden = self.layer_dropout(hidden)
+            hidden = layer(hidden, lengths)  # (batch, time, directions * hidden)
+        pooled = self.pool(hidden, lengths, mask)  # (batch, output_size)
+        return BaseModelOutputWithPooling(last_hidden_state=hidden, pooler_output=pooled)
+
+    def pool(self, hidden, lengths, mask):
+        pooling = self.config.pooling
+        if pooling == "last":
+            size = self.config.hidden_size
+            index = (lengths - 1).view(-1, 1, 1).expand(-1, 1, size)  # (batch, 1, hidden)
+            last = hidden[..., :size].gather(1, index).squeeze(1)  # (batch, hidden)
+            if not self.config.bidirectional:
+                return last
+            return torch.cat([last, hidden[:, 0, size:]], dim=-1)  # backward direction ends at position 0
+        mask = mask.unsqueeze(-1)  # (batch, time, 1)
+        pooled = []
+        if pooling in ("mean", "mean_max"):
+            total = hidden.masked_fill(~mask, 0.0).sum(dim=1)  # (batch, features)
+            pooled.append(total / lengths.unsqueeze(1).to(hidden.dtype))
+        if pooling in ("max", "mean_max"):
+            pooled.append(hidden.masked_fill(~mask, float("-inf")).amax(dim=1))  # (batch, features)
+        return torch.cat(pooled, dim=-1)  # (batch, output_size)
+
+
+class LSTMForSequenceClassification(LSTMPreTrainedModel):
+    """The encoder plus a linear head; cross-entropy for classification, MSE for regression."""
+
+    def __init__(self, config):
+        super().__init__(config)
+        self.num_labels = config.num_labels
+        self.lstm = LSTMModel(config)
+        self.dropout = nn.Dropout(config.dropout)
+        self.classifier = nn.Linear(self.lstm.output_size, config.num_labels)
+        self.post_init()
+
+    def get_input_embeddings(self):
+        return self.lstm.embeddings
+
+    def set_input_embeddings(self, value):
+        self.lstm.embeddings = value
+
+    def forward(self, input_ids, attention_mask=None, labels=None, return_dict=None, **kwargs):
+        outputs = self.lstm(input_ids, attention_mask=attention_mask)
+        logits = self.classifier(self.dropout(outputs.pooler_output))  # (batch, num_labels)
+
+        loss = None
+        if labels is not None:
+            if self.config.problem_type is None:
+                if self.num_labels == 1:
+                    self.config.problem_type = "regression"
+                elif labels.dtype in (torch.long, torch.int):
+                    self.config.problem_type = "single_label_classification"
+                else:
+                    self.config.problem_type = "multi_label_classification"
+            if self.config.problem_type == "regression":
+                loss = MSELoss()(logits.squeeze(-1), labels.to(logits.dtype).view(-1))
+            elif self.config.problem_type == "single_label_classification":
+                loss = CrossEntropyLoss()(logits.view(-1, self.num_labels), labels.view(-1))
+            else:
+                loss = BCEWithLogitsLoss()(logits, labels.to(logits.dtype))
+
+        if return_dict is False:
+            return (loss, logits) if loss is not None else (logits,)
+        return SequenceClassifierOutput(loss=loss, logits=logits, hidden_states=None)

@@ -1,0 +1,41 @@
+"""The word-level vocabulary: trained with the `tokenizers` library on the training split, wrapped as a fast tokenizer."""
+
+from tokenizers import Regex, Tokenizer, models, normalizers, pre_tokenizers, trainers
+from transformers import PreTrainedTokenizerFast
+
+PAD_TOKEN = "[PAD]"
+UNK_TOKEN = "[UNK]"
+
+
+def train_tokenizer(texts, max_vocab_size=25_000, min_frequency=1, model_max_length=512):
+    """Train a word-level tokenizer on an iterable of texts (or of batches of texts) and wrap it for transformers.
+
+    Text is NFKC-normalised, lower-cased, stripped of HTML line breaks (IMDB's `<br />`), and split into words and
+    runs of punctuation. `max_vocab_size` counts words only: `[PAD]` (id 0) and `[UNK]` (id 1) come on top.
+    """
+    tokenizer = Tokenizer(models.WordLevel(unk_token=UNK_TOKEN))
+    tokenizer.normalizer = normalizers.Sequence(
+        [normalizers.NFKC(), normalizers.Lowercase(), normalizers.Replace(Regex(r"<br\s*/?>"), " ")]
+    )
+    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
+    trainer = trainers.WordLevelTrainer(
+        vocab_size=max_vocab_size + 2,
+        min_frequency=min_frequency,
+        special_tokens=[PAD_TOKEN, UNK_TOKEN],
+        show_progress=False,
+    )
+    tokenizer.train_from_iterator(texts, trainer=trainer)
+    return wrap_tokenizer(tokenizer, model_max_length)
+
+
+def wrap_tokenizer(tokenizer, model_max_length=512):
+    """Wrap a `tokenizers.Tokenizer` as a transformers fast tokenizer that pads and truncates on the right."""
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tokenizer,
+        pad_token=PAD_TOKEN,
+        unk_token=UNK_TOKEN,
+        model_max_length=model_max_length,
+        padding_side="right",
+        truncation_side="right",
+        model_input_names=["input_ids", "attention_mask"],
+    )

@@ -1,0 +1,199 @@
+"""Train, select on validation, score the test split once, and save a Hugging Face model folder.
+
+parse (config file + command line) -> data -> tokenizer -> model -> Trainer -> train / evaluate / test -> save.
+"""
+
+import json
+import os
+import shutil
+import sys
+import time
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+import torch
+import yaml
+from transformers import (
+    DataCollatorWithPadding,
+    EarlyStoppingCallback,
+    HfArgumentParser,
+    Trainer,
+    TrainingArguments,
+    set_seed,
+)
+
+from .arguments import DataArguments, ModelArguments
+from .configuration_lstm import LSTMConfig
+from .data import prepare_data
+from .metrics import build_compute_metrics
+from .modeling_lstm import LSTMForSequenceClassification
+
+# TrainingArguments defaults that suit a small recurrent model better than the transformer ones.
+LSTM_TRAINING_DEFAULTS = {
+    "learning_rate": 2e-3,
+    "weight_decay": 0.01,
+    "per_device_train_batch_size": 64,
+    "per_device_eval_batch_size": 256,
+    "num_train_epochs": 5,
+    "lr_scheduler_type": "linear",
+    "warmup_steps": 0.05,
+    "max_grad_norm": 1.0,
+    "eval_strategy": "epoch",
+    "save_strategy": "epoch",
+    "logging_strategy": "epoch",
+    "load_best_model_at_end": True,
+    "save_total_limit": 2,
+    "train_sampling_strategy": "group_by_length",
+    "report_to": "none",
+    "dataloader_pin_memory": False,
+}
+MODEL_FILES = ("config.json", "model.safetensors", "pytorch_model.bin")
+
+
+@dataclass
+class RunArguments:
+    """What happens around training: the output folder's safety, resuming, early stopping."""
+
+    overwrite_output_dir: bool = field(
+        default=False, metadata={"help": "Replace a trained model already in output_dir (it stays intact until the new one is complete)."}
+    )
+    resume: bool = field(default=False, metadata={"help": "Resume from the last complete checkpoint in output_dir."})
+    early_stopping_patience: int | None = field(
+        default=None, metadata={"help": "Stop after this many evaluations without improvement of the best metric."}
+    )
+
+
+def parse_arguments(argv=None):
+    """Parse `[CONFIG.yaml|json] [--field value ...]`: the file's values become defaults, the command line overrides."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = HfArgumentParser((ModelArguments, DataArguments, TrainingArguments, RunArguments))
+    parser.set_defaults(**LSTM_TRAINING_DEFAULTS)
+    if argv and argv[0].endswith((".yaml", ".yml", ".json")):
+        config_path = argv.pop(0)
+        with open(config_path) as handle:
+            values = yaml.safe_load(handle) or {}
+        known = {action.dest for action in parser._actions}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise SystemExit(f"{config_path}: unknown field(s) {unknown}")
+        parser.set_defaults(**values)
+        for action in parser._actions:  # a required field given in the file is no longer required
+            if action.dest in values:
+                action.required = False
+    return parser.parse_args_into_dataclasses(args=argv)
+
+
+def has_trained_model(directory):
+    return any((Path(directory) / name).exists() for name in MODEL_FILES)
+
+
+def build_model(model_args, tokenizer, label_names, task):
+    """An untrained `LSTMForSequenceClassification` sized for the vocabulary and labels."""
+    if task == "regression":
+        labels = {"num_labels": 1, "problem_type": "regression"}
+    else:
+        labels = {
+            "num_labels": len(label_names),
+            "problem_type": "single_label_classification",
+            "id2label": dict(enumerate(label_names)),
+            "label2id": {name: i for i, name in enumerate(label_names)},
+        }
+    config_fields = {f.name: getattr(model_args, f.name) for f in fields(model_args) if hasattr(LSTMConfig(), f.name)}
+    config = LSTMConfig(vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id, **config_fields, **labels)
+    return LSTMForSequenceClassification(config)
+
+
+def save_final_model(trainer, output_dir, extra_files):
+    """Write the trained model beside `output_dir`, then swap it in: a reader never sees a half-written model.
+
+    The new folder gets the model, tokenizer and `extra_files` ({name: text}); checkpoints move along with it.
+    """
+    output_dir = Path(output_dir)
+    staging = output_dir.with_name(f"{output_dir.name}.saving")
+    if staging.exists() and trainer.is_world_process_zero():
+        shutil.rmtree(staging)  # left by a run killed while saving
+    trainer.save_model(str(staging))
+    if not trainer.is_world_process_zero():
+        return
+    for name, text in extra_files.items():
+        (staging / name).write_text(text)
+    old = None
+    if output_dir.exists():
+        for entry in output_dir.iterdir():
+            if entry.name.startswith("checkpoint-") or entry.name in ("all_results.json", "train_results.json"):
+                entry.rename(staging / entry.name)
+        old = output_dir.with_name(f"{output_dir.name}.old-{os.getpid()}")
+        output_dir.rename(old)
+    staging.rename(output_dir)
+    if old is not None:
+        shutil.rmtree(old)
+
+
+def main(argv=None):
+    model_args, data_args, training_args, run_args = parse_arguments(argv)
+    if training_args.output_dir is None:
+        raise SystemExit("--output_dir is required (in the config file or on the command line)")
+    if torch.cuda.is_available() or (hasattr(torch, "xpu") and torch.xpu.is_available()):
+        training_args.use_cpu = False
+    elif not training_args.use_cpu:
+        training_args.use_cpu = True  # lets `accelerate launch --multi_gpu` run DDP over gloo on a CPU-only machine
+    if has_trained_model(training_args.output_dir) and not (run_args.overwrite_output_dir or run_args.resume):
+        raise SystemExit(
+            f"{training_args.output_dir} already holds a trained model; pass --overwrite_output_dir to replace it "
+            "(the old one stays until the new one is saved) or --resume to continue its checkpoints"
+        )
+    if training_args.load_best_model_at_end and training_args.metric_for_best_model is None:
+        training_args.metric_for_best_model = "rmse" if data_args.task == "regression" else "accuracy"
+        training_args.greater_is_better = data_args.task != "regression"
+
+    started = time.time()
+    with training_args.main_process_first(desc="preparing data"):
+        splits, tokenizer, label_names = prepare_data(data_args)
+    set_seed(training_args.seed)
+    model = build_model(model_args, tokenizer, label_names, data_args.task)
+
+    callbacks = []
+    if run_args.early_stopping_patience:
+        callbacks.append(EarlyStoppingCallback(early_stopping_patience=run_args.early_stopping_patience))
+    trainer = Trainer(
+        model=model,
+        args=training_args,
+        train_dataset=splits["train"],
+        eval_dataset=splits["validation"],
+        processing_class=tokenizer,
+        data_collator=DataCollatorWithPadding(tokenizer),
+        compute_metrics=build_compute_metrics(label_names),
+        callbacks=callbacks,
+    )
+    if not run_args.resume and Path(training_args.output_dir).exists() and trainer.is_world_process_zero():
+        for stale in Path(training_args.output_dir).glob("checkpoint-*"):
+            shutil.rmtree(stale)  # checkpoints of an earlier run must not be mixed into this one
+    train_result = trainer.train(resume_from_checkpoint=True if run_args.resume else None)
+    trainer.log_metrics("train", train_result.metrics)
+
+    test_metrics = trainer.evaluate(splits["test"], metric_key_prefix="test")
+    trainer.log_metrics("test", test_metrics)
+    elapsed = time.time() - started
+    results = {
+        "test": test_metrics,
+        "best_validation": {
+            "metric": training_args.metric_for_best_model,
+            "value": trainer.state.best_metric,
+            "checkpoint": trainer.state.best_model_checkpoint,
+        },
+        "train_runtime_s": round(elapsed, 1),
+        "device": str(training_args.device),
+        "world_size": training_args.world_size,
+    }
+    save_final_model(
+        trainer,
+        training_args.output_dir,
+        {
+            "test_results.json": json.dumps(test_metrics, indent=2),
+            "all_results.json": json.dumps(results, indent=2),
+            "log_history.json": json.dumps(trainer.state.log_history, indent=2),
+        },
+    )
+    if trainer.is_world_process_zero():
+        print(json.dumps(test_metrics, indent=2))
+    return test_metrics

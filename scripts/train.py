@@ -1,0 +1,13 @@
+"""Train an hf_lstm text classifier from a config file; any field can be overridden on the command line.
+
+    accelerate launch scripts/train.py configs/imdb.yaml
+    python scripts/train.py configs/tiny.yaml --output_dir /tmp/tiny --num_train_epochs 1
+
+Fields: ModelArguments and DataArguments (hf_lstm/arguments.py), transformers' TrainingArguments, RunArguments
+(hf_lstm/training.py); `python scripts/train.py --help` lists them all.
+"""
+
+from hf_lstm.training import main
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,31 @@
+"""Tiny in-memory fixtures shared by the tests."""
+
+import pytest
+import torch
+
+from hf_lstm import LSTMConfig, LSTMForSequenceClassification
+from hf_lstm.tokenization import train_tokenizer
+
+REVIEWS = [
+    "A wonderful film, the acting is great and the story moving.",
+    "Terrible. Boring plot<br />and awful dialogue!",
+    "I loved every minute of it; great music too.",
+    "Worst movie of the year, a waste of time.",
+]
+
+
+@pytest.fixture
+def tokenizer():
+    return train_tokenizer(REVIEWS, max_vocab_size=100, model_max_length=32)
+
+
+def tiny_config(**overrides):
+    values = dict(vocab_size=50, embedding_dim=8, hidden_size=6, num_labels=2, pad_token_id=0)
+    values.update(overrides)
+    return LSTMConfig(**values)
+
+
+@pytest.fixture
+def tiny_model():
+    torch.manual_seed(0)
+    return LSTMForSequenceClassification(tiny_config(bidirectional=True, pooling="mean_max")).eval()

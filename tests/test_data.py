@@ -1,0 +1,80 @@
+import pytest
+
+from hf_lstm.arguments import DataArguments
+from hf_lstm.data import DataError, make_splits, load_raw_dataset, prepare_data, truncate
+
+CLOTHING = "data/clothing-reviews/Womens Clothing E-Commerce Reviews.csv"
+
+
+def clothing_args(**overrides):
+    values = dict(dataset_name=CLOTHING, text_columns=["Title", "Review Text"], label_column="Rating",
+                  class_names=["1", "2", "3", "4", "5"], validation_split_size=0.1, test_split_size=0.1)
+    values.update(overrides)
+    return DataArguments(**values)
+
+
+def test_imdb_splits_are_17500_7500_25000_stratified_and_disjoint():
+    args = DataArguments(dataset_name="data/imdb")
+    splits, names = make_splits(load_raw_dataset(args.dataset_name), args)
+    assert names == ["neg", "pos"]
+    assert {split: len(splits[split]) for split in splits} == {"train": 17500, "validation": 7500, "test": 25000}
+    assert abs(sum(splits["validation"]["labels"]) - 3750) <= 15  # stratified (over reviews seen once): about half positive
+    train, validation = set(splits["train"]["text"]), set(splits["validation"]["text"])
+    assert not train & validation  # IMDB's training file repeats 96 reviews: none straddles the split
+
+
+def test_clothing_splits_80_10_10_with_joined_title_and_text():
+    args = clothing_args()
+    splits, names = make_splits(load_raw_dataset(args.dataset_name), args)
+    assert names == ["1", "2", "3", "4", "5"]
+    assert [len(splits[s]) for s in ("train", "validation", "test")] == [18788, 2349, 2349]
+    texts = [set(splits[s]["text"]) for s in ("train", "validation", "test")]
+    assert not (texts[0] & texts[1] or texts[0] & texts[2] or texts[1] & texts[2])
+    # row 0 of the CSV has no title: its text is the review alone
+    assert "Absolutely wonderful - silky and sexy and comfortable" in set.union(*texts)
+    regression, names = make_splits(load_raw_dataset(args.dataset_name), clothing_args(task="regression", class_names=None))
+    assert names is None and set(regression["train"]["labels"]) == {1.0, 2.0, 3.0, 4.0, 5.0}
+
+
+@pytest.mark.parametrize("bad_value, shown", [("", "''"), ("6", "'6'"), ("-1", "'-1'"), ("4.0", "'4.0'"), ("five", "'five'")])
+def test_invalid_labels_are_refused_naming_column_and_row(tmp_path, bad_value, shown):
+    path = tmp_path / "reviews.csv"
+    rows = [f"nice dress {i},{(i % 5) + 1}" for i in range(20)]
+    rows[7] = f"odd row,{bad_value}"
+    path.write_text("text,stars\n" + "\n".join(rows) + "\n")
+    args = DataArguments(dataset_name=str(path), label_column="stars", class_names=["1", "2", "3", "4", "5"])
+    with pytest.raises(DataError, match=rf"column 'stars' has 1 invalid label.*row 7: ") as error:
+        make_splits(load_raw_dataset(str(path)), args)
+    assert "reviews.csv" in str(error.value)
+
+
+def test_missing_text_column_is_named(tmp_path):
+    path = tmp_path / "reviews.csv"
+    path.write_text("body,label\nfine,1\n")
+    with pytest.raises(DataError, match=r"text column\(s\) \['text'\] not found"):
+        make_splits(load_raw_dataset(str(path)), DataArguments(dataset_name=str(path), class_names=["0", "1"]))
+
+
+def test_truncation_keeps_head_and_tail():
+    ids = list(range(10))
+    assert truncate(ids, 4, "head") == [0, 1, 2, 3]
+    assert truncate(ids, 5, "head_tail") == [0, 1, 7, 8, 9]
+    assert truncate(ids[:3], 5, "head_tail") == [0, 1, 2]
+
+
+def test_prepared_data_is_cached_and_reused(tmp_path):
+    path = tmp_path / "reviews.csv"
+    path.write_text("text,label\n" + "\n".join(f"review number {i} is {'good' if i % 2 else 'bad'},{i % 2}" for i in range(40)))
+    args = DataArguments(dataset_name=str(path), class_names=["0", "1"], validation_split_size=0.25,
+                         test_split_size=0.25, cache_dir=str(tmp_path / "cache"), max_length=3)
+    splits, tokenizer, names = prepare_data(args)
+    assert [len(splits[s]) for s in ("train", "validation", "test")] == [20, 10, 10]
+    assert max(splits["train"]["length"]) == 3
+    assert "good" in tokenizer.get_vocab()
+    (entry,) = (tmp_path / "cache").iterdir()
+    (entry / "done").touch()
+    mtime = (entry / "tokenizer" / "tokenizer.json").stat().st_mtime_ns
+    prepare_data(args)  # same data and settings: nothing is rebuilt
+    assert (entry / "tokenizer" / "tokenizer.json").stat().st_mtime_ns == mtime
+    prepare_data(DataArguments(**{**args.__dict__, "max_length": 5}))
+    assert len(list((tmp_path / "cache").iterdir())) == 2

@@ -1,0 +1,111 @@
+import pytest
+import torch
+from transformers.modeling_outputs import SequenceClassifierOutput
+
+from hf_lstm import LSTMForSequenceClassification, LSTMModel
+from hf_lstm.modeling_lstm import ReferenceLSTM, reverse_within_length
+
+from .conftest import tiny_config
+
+
+def test_forward_shapes_and_classification_loss(tiny_model):
+    input_ids = torch.randint(2, 50, (3, 7))
+    output = tiny_model(input_ids, attention_mask=torch.ones_like(input_ids), labels=torch.tensor([0, 1, 1]))
+    assert isinstance(output, SequenceClassifierOutput)
+    assert output.logits.shape == (3, 2)
+    expected = torch.nn.functional.cross_entropy(output.logits, torch.tensor([0, 1, 1]))
+    assert torch.allclose(output.loss, expected)
+
+
+def test_regression_loss_is_mse():
+    model = LSTMForSequenceClassification(tiny_config(num_labels=1, problem_type="regression")).eval()
+    input_ids = torch.randint(2, 50, (4, 5))
+    labels = torch.tensor([1.0, 5.0, 3.0, 4.0])
+    output = model(input_ids, labels=labels)
+    assert output.logits.shape == (4, 1)
+    assert torch.allclose(output.loss, ((output.logits.squeeze(-1) - labels) ** 2).mean())
+
+
+@pytest.mark.parametrize("cell_type", ["lstm", "gru", "rnn"])
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("pooling", ["last", "mean", "max", "mean_max"])
+def test_padding_does_not_change_logits(cell_type, bidirectional, pooling):
+    torch.manual_seed(0)
+    config = tiny_config(cell_type=cell_type, bidirectional=bidirectional, pooling=pooling, num_layers=2)
+    model = LSTMForSequenceClassification(config).eval()
+    short = torch.randint(2, 50, (1, 4))
+    alone = model(short).logits
+    batch = torch.zeros(3, 11, dtype=torch.long)  # padded on the right with [PAD] = 0
+    mask = torch.zeros_like(batch)
+    batch[0, :4], mask[0, :4] = short[0], 1
+    batch[1:], mask[1:] = torch.randint(2, 50, (2, 11)), 1
+    in_batch = model(batch, attention_mask=mask).logits[0:1]
+    assert torch.allclose(alone, in_batch, atol=1e-5)
+
+
+def test_reverse_within_length_keeps_padding_in_place():
+    tensor = torch.arange(8.0).view(2, 4, 1)
+    reversed_ = reverse_within_length(tensor, torch.tensor([3, 4]))
+    assert reversed_.squeeze(-1).tolist() == [[2, 1, 0, 3], [7, 6, 5, 4]]
+    assert torch.equal(reverse_within_length(reversed_, torch.tensor([3, 4])), tensor)
+
+
+def test_empty_batch_is_a_clear_error(tiny_model):
+    with pytest.raises(ValueError, match="empty batch"):
+        tiny_model(torch.zeros(0, 5, dtype=torch.long))
+
+
+def test_empty_review_is_read_as_one_pad_token(tiny_model):
+    empty = tiny_model(torch.zeros(1, 0, dtype=torch.long)).logits
+    pad = tiny_model(torch.zeros(1, 1, dtype=torch.long)).logits
+    assert torch.isfinite(empty).all() and torch.allclose(empty, pad)
+
+
+def test_bad_config_values_are_refused():
+    with pytest.raises(ValueError, match="pooling"):
+        LSTMModel(tiny_config(pooling="sum"))
+    with pytest.raises(ValueError, match="cell_type"):
+        LSTMModel(tiny_config(cell_type="transformer"))
+    with pytest.raises(ValueError, match="reference"):
+        LSTMModel(tiny_config(cell_type="gru", lstm_impl="reference"))
+
+
+def test_reference_lstm_equals_torch_lstm_outputs_and_gradients():
+    torch.manual_seed(0)
+    reference = ReferenceLSTM(5, 7)
+    fast = torch.nn.LSTM(5, 7, batch_first=True)
+    fast.load_state_dict(reference.state_dict())
+    inputs = torch.randn(3, 9, 5, requires_grad=True)
+    out_ref, (h_ref, c_ref) = reference(inputs)
+    out_fast, (h_fast, c_fast) = fast(inputs)
+    assert torch.allclose(out_ref, out_fast, atol=1e-5)
+    assert torch.allclose(h_ref, h_fast, atol=1e-5) and torch.allclose(c_ref, c_fast, atol=1e-5)
+    grad_ref = torch.autograd.grad(out_ref.square().sum(), [inputs, *reference.parameters()])
+    grad_fast = torch.autograd.grad(out_fast.square().sum(), [inputs, *fast.parameters()])
+    for a, b in zip(grad_ref, grad_fast):
+        assert torch.allclose(a, b, atol=1e-5)
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_reference_and_torch_models_share_weights_and_outputs(bidirectional, tmp_path):
+    torch.manual_seed(0)
+    reference = LSTMForSequenceClassification(
+        tiny_config(lstm_impl="reference", bidirectional=bidirectional, num_layers=2, pooling="mean_max")
+    ).eval()
+    reference.save_pretrained(tmp_path)
+    fast = LSTMForSequenceClassification.from_pretrained(tmp_path, lstm_impl="torch").eval()
+    input_ids = torch.randint(2, 50, (2, 6))
+    mask = torch.tensor([[1] * 6, [1] * 4 + [0] * 2])
+    ref_out = reference(input_ids, attention_mask=mask, labels=torch.tensor([0, 1]))
+    fast_out = fast(input_ids, attention_mask=mask, labels=torch.tensor([0, 1]))
+    assert torch.allclose(ref_out.logits, fast_out.logits, atol=1e-5)
+    ref_out.loss.backward()
+    fast_out.loss.backward()
+    for (name, a), (_, b) in zip(reference.named_parameters(), fast.named_parameters()):
+        assert torch.allclose(a.grad, b.grad, atol=1e-5), name
+
+
+def test_forget_gate_bias_starts_at_one():
+    model = LSTMForSequenceClassification(tiny_config())
+    bias = model.lstm.layers[0].forward_cell.bias_ih_l0
+    assert torch.all(bias[6:12] == 1.0)
