@@ -63,11 +63,17 @@ class RunArguments:
     )
 
 
+def has_accelerator():
+    return torch.cuda.is_available() or (hasattr(torch, "xpu") and torch.xpu.is_available())
+
+
 def parse_arguments(argv=None):
     """Parse `[CONFIG.yaml|json] [--field value ...]`: the file's values become defaults, the command line overrides."""
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = HfArgumentParser((ModelArguments, DataArguments, TrainingArguments, RunArguments))
     parser.set_defaults(**LSTM_TRAINING_DEFAULTS)
+    # With no accelerator, use_cpu lets `accelerate launch --multi_gpu` run DDP over gloo; with one, it would hide it.
+    parser.set_defaults(use_cpu=not has_accelerator())
     if argv and argv[0].endswith((".yaml", ".yml", ".json")):
         config_path = argv.pop(0)
         with open(config_path) as handle:
@@ -129,14 +135,11 @@ def save_final_model(trainer, output_dir, extra_files):
         shutil.rmtree(old)
 
 
-def main(argv=None):
+def run(argv=None):
+    """Parse, train, test and save; returns the `Trainer` and the test metrics."""
     model_args, data_args, training_args, run_args = parse_arguments(argv)
     if training_args.output_dir is None:
         raise SystemExit("--output_dir is required (in the config file or on the command line)")
-    if torch.cuda.is_available() or (hasattr(torch, "xpu") and torch.xpu.is_available()):
-        training_args.use_cpu = False
-    elif not training_args.use_cpu:
-        training_args.use_cpu = True  # lets `accelerate launch --multi_gpu` run DDP over gloo on a CPU-only machine
     if has_trained_model(training_args.output_dir) and not (run_args.overwrite_output_dir or run_args.resume):
         raise SystemExit(
             f"{training_args.output_dir} already holds a trained model; pass --overwrite_output_dir to replace it "
@@ -196,4 +199,8 @@ def main(argv=None):
     )
     if trainer.is_world_process_zero():
         print(json.dumps(test_metrics, indent=2))
-    return test_metrics
+    return trainer, test_metrics
+
+
+def main(argv=None):
+    run(argv)
