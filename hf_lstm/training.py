@@ -26,7 +26,10 @@ from .arguments import DataArguments, ModelArguments
 from .configuration_lstm import LSTMConfig
 from .data import prepare_data
 from .metrics import build_compute_metrics
+from .hub import check_repo_id, push
+from .model_card import build_model_card
 from .modeling_lstm import LSTMForSequenceClassification
+from .plots import confusion_matrix_png, training_curves_png
 
 # TrainingArguments defaults that suit a small recurrent model better than the transformer ones.
 LSTM_TRAINING_DEFAULTS = {
@@ -58,6 +61,9 @@ class RunArguments:
         default=False, metadata={"help": "Replace a trained model already in output_dir (it stays intact until the new one is complete)."}
     )
     resume: bool = field(default=False, metadata={"help": "Resume from the last complete checkpoint in output_dir."})
+    push_to_hub_dir: str | None = field(
+        default=None, metadata={"help": "After training, push the model to this hub directory as --hub_model_id."}
+    )
     early_stopping_patience: int | None = field(
         default=None, metadata={"help": "Stop after this many evaluations without improvement of the best metric."}
     )
@@ -96,7 +102,7 @@ def has_trained_model(directory):
 def build_model(model_args, tokenizer, label_names, task):
     """An untrained `LSTMForSequenceClassification` sized for the vocabulary and labels."""
     if task == "regression":
-        labels = {"num_labels": 1, "problem_type": "regression"}
+        labels = {"num_labels": 1, "problem_type": "regression", "id2label": {0: "rating"}, "label2id": {"rating": 0}}
     else:
         labels = {
             "num_labels": len(label_names),
@@ -112,7 +118,7 @@ def build_model(model_args, tokenizer, label_names, task):
 def save_final_model(trainer, output_dir, extra_files):
     """Write the trained model beside `output_dir`, then swap it in: a reader never sees a half-written model.
 
-    The new folder gets the model, tokenizer and `extra_files` ({name: text}); checkpoints move along with it.
+    The new folder gets the model, tokenizer and `extra_files` ({name: text or bytes}); checkpoints move along with it.
     """
     output_dir = Path(output_dir)
     staging = output_dir.with_name(f"{output_dir.name}.saving")
@@ -121,8 +127,9 @@ def save_final_model(trainer, output_dir, extra_files):
     trainer.save_model(str(staging))
     if not trainer.is_world_process_zero():
         return
-    for name, text in extra_files.items():
-        (staging / name).write_text(text)
+    for name, content in extra_files.items():
+        path = staging / name
+        path.write_bytes(content) if isinstance(content, bytes) else path.write_text(content)
     old = None
     if output_dir.exists():
         for entry in output_dir.iterdir():
@@ -135,6 +142,16 @@ def save_final_model(trainer, output_dir, extra_files):
         shutil.rmtree(old)
 
 
+def run_plots(trainer, test, label_names, metric):
+    """{file name: PNG bytes}: training curves, and the test confusion matrix for classification."""
+    name = Path(trainer.args.output_dir).name
+    plots = {"training_curves.png": training_curves_png(trainer.state.log_history, metric, title=name)}
+    if label_names is not None:
+        predictions = test.predictions.argmax(axis=-1)
+        plots["confusion_matrix.png"] = confusion_matrix_png(test.label_ids, predictions, label_names, f"{name}: test")
+    return plots
+
+
 def run(argv=None):
     """Parse, train, test and save; returns the `Trainer` and the test metrics."""
     model_args, data_args, training_args, run_args = parse_arguments(argv)
@@ -145,9 +162,10 @@ def run(argv=None):
             f"{training_args.output_dir} already holds a trained model; pass --overwrite_output_dir to replace it "
             "(the old one stays until the new one is saved) or --resume to continue its checkpoints"
         )
-    if training_args.load_best_model_at_end and training_args.metric_for_best_model is None:
-        training_args.metric_for_best_model = "rmse" if data_args.task == "regression" else "accuracy"
-        training_args.greater_is_better = data_args.task != "regression"
+    if run_args.push_to_hub_dir is not None:
+        if training_args.hub_model_id is None:
+            raise SystemExit("--push_to_hub_dir needs --hub_model_id org/name")
+        check_repo_id(training_args.hub_model_id)  # refuse a bad id before an hour of training
 
     started = time.time()
     with training_args.main_process_first(desc="preparing data"):
@@ -174,7 +192,8 @@ def run(argv=None):
     train_result = trainer.train(resume_from_checkpoint=True if run_args.resume else None)
     trainer.log_metrics("train", train_result.metrics)
 
-    test_metrics = trainer.evaluate(splits["test"], metric_key_prefix="test")
+    test = trainer.predict(splits["test"], metric_key_prefix="test")
+    test_metrics = test.metrics
     trainer.log_metrics("test", test_metrics)
     elapsed = time.time() - started
     results = {
@@ -188,17 +207,32 @@ def run(argv=None):
         "device": str(training_args.device),
         "world_size": training_args.world_size,
     }
+    card = build_model_card(
+        model.config,
+        data_args,
+        training_args,
+        splits,
+        test_metrics,
+        (training_args.metric_for_best_model, trainer.state.best_metric),
+        elapsed,
+        " ".join(["python scripts/train.py", *(sys.argv[1:] if argv is None else argv)]),
+    )
     save_final_model(
         trainer,
         training_args.output_dir,
         {
+            "README.md": card,
             "test_results.json": json.dumps(test_metrics, indent=2),
             "all_results.json": json.dumps(results, indent=2),
             "log_history.json": json.dumps(trainer.state.log_history, indent=2),
+            **run_plots(trainer, test, label_names, training_args.metric_for_best_model),
         },
     )
     if trainer.is_world_process_zero():
         print(json.dumps(test_metrics, indent=2))
+        if run_args.push_to_hub_dir is not None:
+            revision = push(training_args.output_dir, training_args.hub_model_id, run_args.push_to_hub_dir)
+            print(f"pushed {training_args.hub_model_id} revision {revision} to {run_args.push_to_hub_dir}")
     return trainer, test_metrics
 
 

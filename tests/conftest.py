@@ -29,3 +29,21 @@ def tiny_config(**overrides):
 def tiny_model():
     torch.manual_seed(0)
     return LSTMForSequenceClassification(tiny_config(bidirectional=True, pooling="mean_max")).eval()
+
+
+def save_tiny_model(directory, tokenizer, regression=False):
+    """Save an untrained tiny model with its tokenizer, as scripts/train.py would (config, safetensors, code)."""
+    torch.manual_seed(0)
+    if regression:
+        labels = dict(num_labels=1, problem_type="regression", id2label={0: "rating"}, label2id={"rating": 0})
+    else:
+        labels = dict(num_labels=2, id2label={0: "neg", 1: "pos"}, label2id={"neg": 0, "pos": 1})
+    config = tiny_config(vocab_size=len(tokenizer), bidirectional=True, pooling="mean_max", **labels)
+    LSTMForSequenceClassification(config).save_pretrained(directory)
+    tokenizer.save_pretrained(directory)
+    return directory
+
+
+@pytest.fixture
+def saved_model(tmp_path, tokenizer):
+    return save_tiny_model(tmp_path / "model", tokenizer)

@@ -1,0 +1,249 @@
+"""A hub directory: models shared through a plain folder (a shared disk, no server) in the Hugging Face cache layout.
+
+    HUB/models--{org}--{name}/blobs/<sha256 of the file>
+                             /snapshots/<revision id>/<file>  -> ../../blobs/<sha256>  (a copy where links fail)
+                             /refs/<branch or tag>             holds the revision id
+
+so the stock loader reads it with no project code:
+`AutoModelForSequenceClassification.from_pretrained("org/name", cache_dir=HUB, revision="main" | tag | id)`.
+
+Every write goes to a temporary name first and is renamed into place, under a per-repo lock: a push killed at any
+moment leaves every ref naming a complete snapshot, and the next push clears what the killed one left behind.
+"""
+
+import fcntl
+import hashlib
+import json
+import os
+import re
+import shutil
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+
+from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt")
+REVISION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
+TEMPORARY = ".tmp-"
+
+
+class HubError(ValueError):
+    """A refused hub operation; the message names the repo, revision or file."""
+
+
+def check_repo_id(repo_id):
+    """Validate a repo id the way huggingface_hub does, and ASCII only; raises `HubError` before any disk access."""
+    if not isinstance(repo_id, str) or not repo_id or not repo_id.isascii():
+        raise HubError(f"invalid repo id {repo_id!r}: use 'name' or 'org/name' in ASCII letters, digits, '-', '_', '.'")
+    try:
+        validate_repo_id(repo_id)
+    except HFValidationError as error:
+        raise HubError(f"invalid repo id {repo_id!r}: {error}") from error
+    return repo_id
+
+
+def check_revision_name(name):
+    """A branch, tag or revision id: one path component, no '..', nothing that leaves the refs folder."""
+    if not isinstance(name, str) or not REVISION_NAME.match(name) or ".." in name:
+        raise HubError(f"invalid revision name {name!r}: use letters, digits, '.', '_', '-' (no '..', no '/')")
+    return name
+
+
+def check_file_name(name):
+    if not isinstance(name, str) or "/" in name or "\\" in name or name in ("", ".", "..") or ".." in name:
+        raise HubError(f"invalid file name {name!r} in a model folder")
+    return name
+
+
+def repo_folder(hub_dir, repo_id):
+    return Path(hub_dir) / ("models--" + check_repo_id(repo_id).replace("/", "--"))
+
+
+def sha256_of(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def revision_id(file_hashes):
+    """A 40-hex revision id derived from the file names and their blob hashes: the same files give the same id."""
+    blob = json.dumps(sorted(file_hashes.items())).encode()
+    return hashlib.sha1(blob).hexdigest()
+
+
+def model_files(model_dir):
+    """The files of a saved model folder that a push takes: top-level files, never pickles; safetensors required."""
+    model_dir = Path(model_dir)
+    if not model_dir.is_dir():
+        raise HubError(f"{model_dir}: not a folder")
+    names = sorted(entry.name for entry in model_dir.iterdir() if entry.is_file() and not entry.name.startswith("."))
+    if "pytorch_model.bin" in names and "model.safetensors" not in names:
+        raise HubError(f"{model_dir}: weights are pytorch_model.bin (pickle); only model.safetensors is pushed")
+    if "model.safetensors" not in names or "config.json" not in names:
+        raise HubError(f"{model_dir}: not a saved model (config.json and model.safetensors are required)")
+    return [check_file_name(name) for name in names if not name.endswith(PICKLE_SUFFIXES)]
+
+
+def _fsync_write(path, data):
+    with open(path, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+@contextmanager
+def repo_lock(repo):
+    """Serialise writers of one repo (pushes from several processes or machines on a shared disk)."""
+    repo.mkdir(parents=True, exist_ok=True)
+    with open(repo / ".lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def clean_leftovers(repo):
+    """Remove the temporary files and folders of pushes that were killed (called under the repo lock)."""
+    for folder in (repo, repo / "blobs", repo / "snapshots", repo / "refs"):
+        if folder.is_dir():
+            for entry in folder.iterdir():
+                if entry.name.startswith(TEMPORARY):
+                    shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
+
+
+def read_tag_names(repo):
+    """Which refs are tags (the cache layout keeps branches and tags side by side in refs/)."""
+    path = repo / "tags.json"
+    return json.loads(path.read_text()) if path.is_file() else []
+
+
+def _link_or_copy(blob, target):
+    try:
+        os.symlink(os.path.relpath(blob, target.parent), target)
+    except OSError:  # no symlinks here (some Windows / network file systems): a copy reads the same
+        shutil.copyfile(blob, target)
+
+
+def push(model_dir, repo_id, hub_dir, branch="main", tag=None):
+    """Push a saved model folder as a revision of `repo_id`, move `branch` to it, optionally tag it; returns the id."""
+    repo = repo_folder(hub_dir, repo_id)
+    check_revision_name(branch)
+    if tag is not None:
+        check_revision_name(tag)
+    names = model_files(model_dir)
+    with repo_lock(repo):
+        clean_leftovers(repo)
+        (repo / "blobs").mkdir(exist_ok=True)
+        (repo / "snapshots").mkdir(exist_ok=True)
+        (repo / "refs").mkdir(exist_ok=True)
+        hashes = {}
+        for name in names:
+            source = Path(model_dir) / name
+            digest = sha256_of(source)
+            blob = repo / "blobs" / digest
+            if not blob.exists() or sha256_of(blob) != digest:
+                partial = repo / "blobs" / f"{TEMPORARY}{uuid.uuid4().hex}"
+                shutil.copyfile(source, partial)
+                with open(partial, "rb") as handle:
+                    os.fsync(handle.fileno())
+                if sha256_of(partial) != digest:
+                    partial.unlink()
+                    raise HubError(f"{source}: changed while it was being pushed")
+                os.replace(partial, blob)
+            hashes[name] = digest
+        revision = revision_id(hashes)
+        snapshot = repo / "snapshots" / revision
+        if not snapshot.is_dir():
+            partial = repo / "snapshots" / f"{TEMPORARY}{uuid.uuid4().hex}"
+            partial.mkdir()
+            for name, digest in hashes.items():
+                _link_or_copy(repo / "blobs" / digest, partial / name)
+            os.replace(partial, snapshot)
+        if tag is not None and tag not in read_tag_names(repo):
+            partial = repo / f"{TEMPORARY}{uuid.uuid4().hex}"
+            _fsync_write(partial, json.dumps(sorted(read_tag_names(repo) + [tag])).encode())
+            os.replace(partial, repo / "tags.json")
+        for ref in [branch] + ([tag] if tag else []):
+            partial = repo / "refs" / f"{TEMPORARY}{uuid.uuid4().hex}"
+            _fsync_write(partial, revision.encode())  # no newline: the stock loader reads the file verbatim
+            os.replace(partial, repo / "refs" / ref)
+    return revision
+
+
+def resolve(repo_id, hub_dir, revision="main"):
+    """The snapshot folder of a branch, tag or revision id of `repo_id`."""
+    repo = repo_folder(hub_dir, repo_id)
+    check_revision_name(revision)
+    if not repo.is_dir():
+        raise HubError(f"{repo_id}: no such repo in {hub_dir}")
+    ref = repo / "refs" / revision
+    revision_id_ = ref.read_text().strip() if ref.is_file() else revision
+    check_revision_name(revision_id_)
+    snapshot = repo / "snapshots" / revision_id_
+    if not snapshot.is_dir():
+        raise HubError(f"{repo_id}: no branch, tag or revision {revision!r}")
+    return snapshot
+
+
+def verify(snapshot):
+    """Check every file of a snapshot against its blob's name (its sha256); refuse pickles. Returns the file names."""
+    snapshot = Path(snapshot)
+    names = sorted(entry.name for entry in snapshot.iterdir())
+    for name in names:
+        path = snapshot / name
+        if name.endswith(PICKLE_SUFFIXES):
+            raise HubError(f"{path}: pickle files are refused (never unpickled); only safetensors are loaded")
+        expected = Path(os.readlink(path)).name if path.is_symlink() else None
+        if expected is None:  # a copied file: find its blob by hash
+            expected = sha256_of(path)
+            if not (snapshot.parent.parent / "blobs" / expected).is_file():
+                raise HubError(f"{path}: no blob matches this file's sha256 {expected}")
+        if not path.exists():
+            raise HubError(f"{path}: its blob {expected} is missing")
+        actual = sha256_of(path)
+        if actual != expected:
+            raise HubError(f"{path}: content does not match its blob hash (expected sha256 {expected}, got {actual})")
+    return names
+
+
+def pull(repo_id, hub_dir, revision="main", to=None):
+    """Resolve and verify a revision; copy it to `to` (written beside it first, then renamed) or return its path."""
+    snapshot = resolve(repo_id, hub_dir, revision)
+    names = verify(snapshot)
+    if to is None:
+        return snapshot
+    target = Path(to)
+    if target.exists() and any(target.iterdir()):
+        raise HubError(f"{target}: exists and is not empty; pull into a new folder")
+    partial = target.with_name(f"{target.name}{TEMPORARY}{uuid.uuid4().hex}")
+    partial.mkdir(parents=True)
+    for name in names:
+        shutil.copyfile(snapshot / name, partial / name)
+    if target.exists():
+        target.rmdir()
+    os.replace(partial, target)
+    return target
+
+
+def list_hub(hub_dir):
+    """{repo_id: {"branches": {name: id}, "tags": {name: id}, "revisions": [ids]}} for every repo of the hub."""
+    listing = {}
+    for repo in sorted(Path(hub_dir).glob("models--*")):
+        tags = set(read_tag_names(repo))
+        refs = {
+            ref.name: ref.read_text().strip()
+            for ref in sorted((repo / "refs").glob("*"))
+            if ref.is_file() and not ref.name.startswith(TEMPORARY)
+        }
+        listing[repo.name[len("models--") :].replace("--", "/")] = {
+            "branches": {name: rev for name, rev in refs.items() if name not in tags},
+            "tags": {name: rev for name, rev in refs.items() if name in tags},
+            "revisions": sorted(
+                entry.name for entry in (repo / "snapshots").glob("*") if not entry.name.startswith(TEMPORARY)
+            ),
+        }
+    return listing

@@ -1,0 +1,111 @@
+"""The README.md model card saved with every trained model: YAML metadata (huggingface_hub's ModelCardData) + a body."""
+
+import json
+import os
+import platform
+
+import torch
+from huggingface_hub import EvalResult, ModelCard, ModelCardData
+
+BODY = """
+# {name}
+
+An hf_lstm text classifier: {architecture}.
+It is a standard `transformers` model (`model_type: hf_lstm`) with a word-level `tokenizers` vocabulary.
+
+## Results on the test split ({test_rows} reviews, scored once, after model selection on validation)
+
+{results}
+
+## How it was trained
+
+- data: `{dataset}`, text from {text_columns}, label `{label_column}` ({task}); splits train {train_rows} / validation {validation_rows} / test {test_rows}
+- vocabulary: {vocab_size} entries trained on the training split only; {max_length} tokens kept per review ({truncation})
+- command: `{command}`
+- training arguments: learning rate {learning_rate}, {epochs} epochs, batch {batch_size}, seed {seed}; best epoch chosen on validation `{best_metric}` = {best_value}
+- time: {runtime} on {machine}
+
+## How to load it
+
+With the package installed (`pip install hf_lstm`), no remote code runs:
+
+```python
+import hf_lstm  # registers the hf_lstm model type with the Auto classes
+from transformers import pipeline
+classifier = pipeline("text-classification", model="PATH_OR_REPO_ID")
+classifier("A moving, beautifully acted film.")
+```
+
+Without the package, the folder carries its own modelling code (`configuration_lstm.py`, `modeling_lstm.py`):
+`AutoModelForSequenceClassification.from_pretrained("PATH_OR_REPO_ID", trust_remote_code=True)`. Read those two
+files first: `trust_remote_code=True` runs them in your Python process.
+
+From a hub directory: `from_pretrained("org/name", cache_dir=HUB, revision="main")`, or set `HF_HUB_CACHE=HUB`.
+"""
+
+
+def describe_architecture(config):
+    direction = "bidirectional " if config.bidirectional else ""
+    return (
+        f"{config.num_layers}-layer {direction}{config.cell_type.upper()} (embedding {config.embedding_dim}, hidden "
+        f"{config.hidden_size}, {config.pooling} pooling, dropout {config.dropout}, "
+        f"embedding dropout {config.embedding_dropout})"
+    )
+
+
+def machine_description():
+    if torch.cuda.is_available():
+        return f"{torch.cuda.get_device_name(0)} (CUDA)"
+    return f"{platform.processor() or platform.machine()} CPU, {os.cpu_count()} cores"
+
+
+def build_model_card(config, data_args, training_args, splits, test_metrics, best_metric, runtime_s, command):
+    """Return the model card text (README.md) of a trained model."""
+    metrics = {key[len("test_") :]: value for key, value in test_metrics.items()
+               if key.startswith("test_") and key[len("test_"):] not in ("runtime", "samples_per_second", "steps_per_second")}
+    card_data = ModelCardData(
+        library_name="transformers",
+        pipeline_tag="text-classification",
+        license="apache-2.0",
+        tags=["hf_lstm", "lstm", "text-classification"],
+        datasets=[data_args.dataset_name],
+        model_name=os.path.basename(os.path.normpath(training_args.output_dir)),
+        eval_results=[
+            EvalResult(
+                task_type="text-classification",
+                dataset_type=data_args.dataset_name,
+                dataset_name=data_args.dataset_name,
+                dataset_split="test",
+                metric_type=name,
+                metric_value=round(float(value), 4),
+            )
+            for name, value in metrics.items()
+        ],
+    )
+    body = BODY.format(
+        name=card_data.model_name,
+        architecture=describe_architecture(config),
+        test_rows=len(splits["test"]),
+        results="\n".join(f"| {name} | {value:.4f} |" for name, value in metrics.items()).join(
+            ["| metric | value |\n|---|---|\n", ""]
+        ),
+        dataset=data_args.dataset_name,
+        text_columns=", ".join(f"`{column}`" for column in data_args.text_columns),
+        label_column=data_args.label_column,
+        task=data_args.task,
+        train_rows=len(splits["train"]),
+        validation_rows=len(splits["validation"]),
+        vocab_size=config.vocab_size,
+        max_length=data_args.max_length,
+        truncation=data_args.truncation,
+        command=command,
+        learning_rate=training_args.learning_rate,
+        epochs=training_args.num_train_epochs,
+        batch_size=training_args.per_device_train_batch_size * max(1, training_args.world_size),
+        seed=training_args.seed,
+        best_metric=best_metric[0],
+        best_value=json.dumps(best_metric[1]),
+        runtime=f"{runtime_s / 60:.1f} min",
+        machine=machine_description(),
+    )
+    return str(ModelCard(f"---\n{card_data.to_yaml()}\n---\n{body}"))

@@ -1,0 +1,54 @@
+"""Batched prediction with the stock `pipeline("text-classification")`, from a folder or a hub-directory revision."""
+
+import torch
+from transformers import pipeline
+
+from .hub import pull
+
+
+def resolve_model(model, hub_dir=None):
+    """A model folder, or `org/name[@revision]` in `hub_dir` (verified against its blob hashes first)."""
+    if hub_dir is None:
+        return model
+    repo_id, _, revision = model.partition("@")
+    return str(pull(repo_id, hub_dir, revision=revision or "main"))
+
+
+def quantize_int8(model):
+    """int8 dynamic quantisation of the recurrent and linear layers (CPU inference)."""
+    return torch.ao.quantization.quantize_dynamic(model, {torch.nn.LSTM, torch.nn.GRU, torch.nn.Linear}, dtype=torch.qint8)
+
+
+def load_classifier(model, hub_dir=None, quantize=None, batch_size=64):
+    """A text-classification pipeline that returns every class's probability (or the rating, for regression)."""
+    device = "cpu" if quantize else None  # quantised kernels are CPU kernels
+    classifier = pipeline(
+        "text-classification", model=resolve_model(model, hub_dir), top_k=None, batch_size=batch_size, device=device
+    )
+    if quantize == "int8":
+        classifier.model = quantize_int8(classifier.model)
+    elif quantize is not None:
+        raise ValueError(f"quantize must be None or 'int8', got {quantize!r}")
+    return classifier
+
+
+def predict(classifier, texts):
+    """One dict per text: {"label", "score", "probabilities"} or, for a regression model, {"rating"}."""
+    texts = list(texts)
+    if not texts:
+        raise ValueError("no texts to predict: give at least one")
+    for row, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise ValueError(f"text {row} is {type(text).__name__}, not a string")
+    results = []
+    regression = classifier.model.config.problem_type == "regression"
+    for scores in classifier(texts, truncation=True):
+        if regression:
+            results.append({"rating": scores[0]["score"]})
+        else:
+            best = scores[0]
+            results.append(
+                {"label": best["label"], "score": best["score"],
+                 "probabilities": {item["label"]: item["score"] for item in scores}}
+            )
+    return results

@@ -1,0 +1,43 @@
+"""Predict labels (with every class's probability) or ratings for texts; prints one JSON line per text.
+
+    python scripts/predict.py --model outputs/imdb "A moving film." "Two hours I will never get back."
+    python scripts/predict.py --model myteam/imdb-lstm@v1 --hub_dir /shared/hub --file reviews.txt
+    cat reviews.txt | python scripts/predict.py --model outputs/clothing --quantize int8
+
+Texts come from the arguments, else from --file (one per line), else from standard input (one per line).
+"""
+
+import json
+import sys
+from dataclasses import dataclass, field
+
+from transformers import HfArgumentParser
+
+import hf_lstm  # noqa: F401  (registers the hf_lstm model type: no remote code is needed)
+from hf_lstm.prediction import load_classifier, predict
+
+
+@dataclass
+class PredictArguments:
+    model: str = field(metadata={"help": "A model folder, or org/name[@revision] with --hub_dir."})
+    hub_dir: str | None = field(default=None, metadata={"help": "Hub directory to take --model from."})
+    file: str | None = field(default=None, metadata={"help": "A UTF-8 file with one text per line."})
+    batch_size: int = field(default=64, metadata={"help": "Texts per forward pass."})
+    quantize: str | None = field(default=None, metadata={"help": "int8: dynamic int8 quantisation (faster on CPU)."})
+
+
+def main(argv=None):
+    parser = HfArgumentParser(PredictArguments)
+    parser.add_argument("texts", nargs="*", help="Texts to classify.")
+    args, positional = parser.parse_args_into_dataclasses(args=argv)
+    texts = positional.texts
+    if not texts:
+        lines = open(args.file, encoding="utf-8") if args.file else sys.stdin
+        texts = [line.rstrip("\n") for line in lines]
+    classifier = load_classifier(args.model, hub_dir=args.hub_dir, quantize=args.quantize, batch_size=args.batch_size)
+    for text, result in zip(texts, predict(classifier, texts)):
+        print(json.dumps({"text": text, **result}, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()

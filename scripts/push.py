@@ -1,0 +1,34 @@
+"""Push a saved model folder to a hub directory as a new revision; prints the revision id.
+
+    python scripts/push.py outputs/imdb myteam/imdb-lstm --hub_dir /shared/hub --tag v1
+"""
+
+import sys
+from dataclasses import dataclass, field
+
+from transformers import HfArgumentParser
+
+from hf_lstm.hub import HubError, push
+
+
+@dataclass
+class PushArguments:
+    hub_dir: str = field(metadata={"help": "The hub directory (Hugging Face cache layout)."})
+    branch: str = field(default="main", metadata={"help": "Branch moved to the new revision."})
+    tag: str | None = field(default=None, metadata={"help": "Also tag the revision with this name."})
+
+
+def main(argv=None):
+    parser = HfArgumentParser(PushArguments)
+    parser.add_argument("model_dir", help="A folder written by scripts/train.py (or save_pretrained).")
+    parser.add_argument("repo_id", help="'org/name' (validated like huggingface_hub does).")
+    args, positional = parser.parse_args_into_dataclasses(args=argv)
+    try:
+        print(push(positional.model_dir, positional.repo_id, args.hub_dir, branch=args.branch, tag=args.tag))
+    except HubError as error:
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(1) from error
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,23 @@
+from huggingface_hub import ModelCard
+
+from hf_lstm.arguments import DataArguments
+from hf_lstm.model_card import build_model_card
+from transformers import TrainingArguments
+
+from .conftest import tiny_config
+
+
+def test_model_card_has_metadata_with_test_metrics_and_loading_instructions(tmp_path):
+    splits = {"train": [0] * 8, "validation": [0] * 2, "test": [0] * 3}
+    text = build_model_card(
+        tiny_config(bidirectional=True), DataArguments(), TrainingArguments(output_dir=str(tmp_path / "imdb")),
+        splits, {"test_accuracy": 0.91234, "test_loss": 0.25, "test_runtime": 3.0}, ("accuracy", 0.9), 125.0,
+        "python scripts/train.py configs/imdb.yaml",
+    )
+    card = ModelCard(text)
+    assert card.data.library_name == "transformers" and card.data.pipeline_tag == "text-classification"
+    assert card.data.license == "apache-2.0" and card.data.datasets == ["data/imdb"]
+    metrics = {result.metric_type: result.metric_value for result in card.data.eval_results}
+    assert metrics == {"accuracy": 0.9123, "loss": 0.25}  # runtime is not a metric of the model
+    assert "configs/imdb.yaml" in text and "2.1 min" in text and "trust_remote_code=True" in text
+    assert "bidirectional LSTM" in text and "train 8 / validation 2 / test 3" in text

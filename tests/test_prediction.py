@@ -1,0 +1,65 @@
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+from transformers import pipeline
+
+import hf_lstm  # noqa: F401
+from hf_lstm.hub import push
+from hf_lstm.prediction import load_classifier, predict
+
+from .conftest import save_tiny_model
+
+
+def test_pipeline_returns_the_dataset_label_names(saved_model):
+    classifier = pipeline("text-classification", model=str(saved_model))
+    (result,) = classifier(["a great film"])
+    assert result["label"] in {"neg", "pos"} and 0.5 <= result["score"] <= 1.0
+
+
+def test_regression_pipeline_returns_the_rating(tmp_path, tokenizer):
+    model_dir = save_tiny_model(tmp_path / "regression", tokenizer, regression=True)
+    classifier = load_classifier(str(model_dir))
+    (result,) = predict(classifier, ["nice dress"])
+    with torch.no_grad():
+        raw = classifier.model(**tokenizer(["nice dress"], return_tensors="pt")).logits.item()
+    assert result["rating"] == pytest.approx(raw, abs=1e-6)  # the raw output, no sigmoid
+
+
+def test_predict_gives_every_class_probability_and_rejects_bad_input(saved_model):
+    classifier = load_classifier(str(saved_model), batch_size=2)
+    results = predict(classifier, ["great film", "", "!!!", "dull " * 1000])
+    assert len(results) == 4
+    for result in results:
+        assert set(result["probabilities"]) == {"neg", "pos"}
+        assert sum(result["probabilities"].values()) == pytest.approx(1.0, abs=1e-5)
+        assert result["score"] == max(result["probabilities"].values())
+    with pytest.raises(ValueError, match="no texts"):
+        predict(classifier, [])
+    with pytest.raises(ValueError, match="text 1 is NoneType"):
+        predict(classifier, ["fine", None])
+
+
+def test_predict_script_reads_arguments_stdin_and_hub_revisions(saved_model, tmp_path):
+    hub = tmp_path / "hub"
+    push(saved_model, "team/sentiment", hub, tag="v1")
+    by_args = subprocess.run([sys.executable, "scripts/predict.py", "--model", str(saved_model), "good", "bad"],
+                             capture_output=True, text=True, check=True)
+    lines = [json.loads(line) for line in by_args.stdout.splitlines()]
+    assert [line["text"] for line in lines] == ["good", "bad"] and lines[0]["label"] in {"neg", "pos"}
+    by_stdin = subprocess.run(
+        [sys.executable, "scripts/predict.py", "--model", "team/sentiment@v1", "--hub_dir", str(hub)],
+        input="good\nbad\n", capture_output=True, text=True, check=True,
+    )
+    assert [json.loads(line) for line in by_stdin.stdout.splitlines()] == lines
+
+
+def test_int8_quantised_predictions_stay_close(saved_model):
+    texts = ["a great film", "awful, boring plot"]
+    fp32 = predict(load_classifier(str(saved_model)), texts)
+    int8_classifier = load_classifier(str(saved_model), quantize="int8")
+    assert any(module._get_name() == "DynamicQuantizedLSTM" for module in int8_classifier.model.modules())
+    for a, b in zip(fp32, predict(int8_classifier, texts)):
+        assert a["probabilities"]["pos"] == pytest.approx(b["probabilities"]["pos"], abs=0.02)
