@@ -1,9 +1,14 @@
 """Batched prediction with the stock `pipeline("text-classification")`, from a folder or a hub-directory revision."""
 
+import re
+
 import torch
 from transformers import pipeline
 
 from .hub import pull
+from .loading import load_model
+
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def resolve_model(model, hub_dir=None):
@@ -21,15 +26,15 @@ def quantize_int8(model):
 
 def load_classifier(model, hub_dir=None, quantize=None, batch_size=64):
     """A text-classification pipeline that returns every class's probability (or the rating, for regression)."""
-    device = "cpu" if quantize else None  # quantised kernels are CPU kernels
-    classifier = pipeline(
-        "text-classification", model=resolve_model(model, hub_dir), top_k=None, batch_size=batch_size, device=device
-    )
-    if quantize == "int8":
-        classifier.model = quantize_int8(classifier.model)
-    elif quantize is not None:
+    if quantize not in (None, "int8"):
         raise ValueError(f"quantize must be None or 'int8', got {quantize!r}")
-    return classifier
+    model, tokenizer = load_model(resolve_model(model, hub_dir))
+    if quantize == "int8":
+        model = quantize_int8(model)  # quantised kernels are CPU kernels
+    device = "cpu" if quantize else None
+    return pipeline(
+        "text-classification", model=model, tokenizer=tokenizer, top_k=None, batch_size=batch_size, device=device
+    )
 
 
 def predict(classifier, texts):
@@ -40,6 +45,7 @@ def predict(classifier, texts):
     for row, text in enumerate(texts):
         if not isinstance(text, str):
             raise ValueError(f"text {row} is {type(text).__name__}, not a string")
+    texts = [LONE_SURROGATE.sub("\ufffd", text) for text in texts]  # not encodable as UTF-8: mark as unknown
     results = []
     regression = classifier.model.config.problem_type == "regression"
     for scores in classifier(texts, truncation=True):

@@ -18,6 +18,7 @@ from transformers import (
     EarlyStoppingCallback,
     HfArgumentParser,
     Trainer,
+    TrainerCallback,
     TrainingArguments,
     set_seed,
 )
@@ -51,6 +52,7 @@ LSTM_TRAINING_DEFAULTS = {
     "dataloader_pin_memory": False,
 }
 MODEL_FILES = ("config.json", "model.safetensors", "pytorch_model.bin")
+COMPLETE_MARKER = "checkpoint_complete"
 
 
 @dataclass
@@ -61,6 +63,10 @@ class RunArguments:
         default=False, metadata={"help": "Replace a trained model already in output_dir (it stays intact until the new one is complete)."}
     )
     resume: bool = field(default=False, metadata={"help": "Resume from the last complete checkpoint in output_dir."})
+    allow_inexact_resume: bool = field(
+        default=False,
+        metadata={"help": "Resume even if the checkpoint's RNG state is missing or damaged (results then differ)."},
+    )
     push_to_hub_dir: str | None = field(
         default=None, metadata={"help": "After training, push the model to this hub directory as --hub_model_id."}
     )
@@ -93,6 +99,44 @@ def parse_arguments(argv=None):
             if action.dest in values:
                 action.required = False
     return parser.parse_args_into_dataclasses(args=argv)
+
+
+class CheckpointCompleteCallback(TrainerCallback):
+    """Marks a checkpoint complete once the Trainer has written all of it; resume only trusts marked checkpoints."""
+
+    def on_save(self, args, state, control, **kwargs):
+        if state.is_world_process_zero:
+            checkpoint = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+            partial = checkpoint / f"{COMPLETE_MARKER}.tmp"
+            partial.write_text(str(state.global_step))
+            os.replace(partial, checkpoint / COMPLETE_MARKER)
+
+
+def last_complete_checkpoint(output_dir, remove_partial=True):
+    """The newest checkpoint the marker calls complete; half-written ones (killed mid-save) are removed."""
+    complete = []
+    for checkpoint in Path(output_dir).glob("checkpoint-*"):
+        if (checkpoint / COMPLETE_MARKER).is_file():
+            complete.append(checkpoint)
+        elif remove_partial:
+            shutil.rmtree(checkpoint)
+    return str(max(complete, key=lambda path: int(path.name.split("-")[1]))) if complete else None
+
+
+def check_rng_state(checkpoint, world_size, allow_inexact):
+    """Exact resume needs every process's RNG state; refuse a missing or damaged one unless told otherwise."""
+    names = ["rng_state.pth"] if world_size == 1 else [f"rng_state_{rank}.pth" for rank in range(world_size)]
+    for name in names:
+        path = Path(checkpoint) / name
+        try:
+            torch.load(path, weights_only=False)  # our own checkpoint file, written by this Trainer
+        except Exception as error:
+            if allow_inexact:
+                return
+            raise SystemExit(
+                f"{path}: RNG state missing or damaged ({type(error).__name__}); an exact resume is impossible. "
+                "Pass --allow_inexact_resume to resume anyway (results will differ from an uninterrupted run)."
+            ) from error
 
 
 def has_trained_model(directory):
@@ -173,7 +217,14 @@ def run(argv=None):
     set_seed(training_args.seed)
     model = build_model(model_args, tokenizer, label_names, data_args.task)
 
-    callbacks = []
+    checkpoint = None
+    if run_args.resume:
+        if Path(training_args.output_dir).is_dir():
+            checkpoint = last_complete_checkpoint(training_args.output_dir, training_args.process_index == 0)
+        if checkpoint is None:
+            raise SystemExit(f"--resume: no complete checkpoint in {training_args.output_dir}")
+        check_rng_state(checkpoint, training_args.world_size, run_args.allow_inexact_resume)
+    callbacks = [CheckpointCompleteCallback()]
     if run_args.early_stopping_patience:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=run_args.early_stopping_patience))
     trainer = Trainer(
@@ -189,7 +240,7 @@ def run(argv=None):
     if not run_args.resume and Path(training_args.output_dir).exists() and trainer.is_world_process_zero():
         for stale in Path(training_args.output_dir).glob("checkpoint-*"):
             shutil.rmtree(stale)  # checkpoints of an earlier run must not be mixed into this one
-    train_result = trainer.train(resume_from_checkpoint=True if run_args.resume else None)
+    train_result = trainer.train(resume_from_checkpoint=checkpoint)
     trainer.log_metrics("train", train_result.metrics)
 
     test = trainer.predict(splits["test"], metric_key_prefix="test")

@@ -1,4 +1,7 @@
 import json
+import shutil
+import signal
+import time
 import os
 import socket
 import subprocess
@@ -80,3 +83,68 @@ def test_two_process_cpu_launch_trains_on_both_ranks(tmp_path):
     assert json.loads((checkpoint / "trainer_state.json").read_text())["global_step"] == 5
     model = AutoModelForSequenceClassification.from_pretrained(output_dir)
     assert model.config.model_type == "hf_lstm"
+
+
+RESUMABLE = [
+    "scripts/train.py", "configs/tiny.yaml", "--max_train_samples", "2000", "--per_device_train_batch_size", "16",
+    "--num_train_epochs", "3", "--save_total_limit", "5", "--dataloader_num_workers", "0",
+]
+
+
+def train_process(output_dir, cache, *extra):
+    return subprocess.Popen([sys.executable, *RESUMABLE, "--output_dir", str(output_dir), "--cache_dir", str(cache),
+                             *extra], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for(path, process, timeout=300):
+    deadline = time.time() + timeout
+    while not path.exists():
+        assert process.poll() is None, process.stderr.read()[-3000:]
+        assert time.time() < deadline
+        time.sleep(0.02)
+
+
+def finish(process):
+    _, stderr = process.communicate(timeout=600)
+    assert process.returncode == 0, stderr[-3000:]
+
+
+def test_kill_9_mid_epoch_then_resume_equals_an_uninterrupted_run(tmp_path):
+    cache = tmp_path / "cache"
+    finish(train_process(tmp_path / "straight", cache))
+
+    interrupted = tmp_path / "interrupted"
+    process = train_process(interrupted, cache)
+    wait_for(interrupted / "checkpoint-125" / "checkpoint_complete", process)  # epoch 1 saved
+    time.sleep(1.0)  # well into epoch 2
+    process.send_signal(signal.SIGKILL)
+    process.communicate()
+    assert process.returncode == -signal.SIGKILL
+    assert not (interrupted / "model.safetensors").exists() and not (interrupted / "checkpoint-375").exists()
+    # a checkpoint killed while being written: a folder without the completion marker
+    shutil.copytree(interrupted / "checkpoint-125", interrupted / "checkpoint-250")
+    (interrupted / "checkpoint-250" / "checkpoint_complete").unlink()
+    (interrupted / "checkpoint-250" / "model.safetensors").write_bytes(b"truncat")
+
+    finish(train_process(interrupted, cache, "--resume", "true"))
+    assert (interrupted / "model.safetensors").read_bytes() == (tmp_path / "straight" / "model.safetensors").read_bytes()
+    results = [json.loads((d / "test_results.json").read_text()) for d in (interrupted, tmp_path / "straight")]
+    assert results[0]["test_loss"] == results[1]["test_loss"] and results[0]["test_accuracy"] == results[1]["test_accuracy"]
+
+
+def test_resume_without_rng_state_is_refused_unless_inexact_is_allowed(tmp_path):
+    output_dir, cache = tmp_path / "run", tmp_path / "cache"
+    process = train_process(output_dir, cache, "--num_train_epochs", "2")
+    finish(process)
+    for path in output_dir.iterdir():  # keep only the checkpoints: as if killed before the end
+        if path.is_file():
+            path.unlink()
+    (output_dir / "checkpoint-250" / "rng_state.pth").write_bytes(b"PK\x03\x04trunc")
+    with pytest.raises(SystemExit, match=r"checkpoint-250/rng_state.pth: RNG state missing or damaged"):
+        run(RESUMABLE[1:] + ["--output_dir", str(output_dir), "--cache_dir", str(cache), "--resume", "true"])
+    (output_dir / "checkpoint-250" / "rng_state.pth").unlink()
+    with pytest.raises(SystemExit, match="--allow_inexact_resume"):
+        run(RESUMABLE[1:] + ["--output_dir", str(output_dir), "--cache_dir", str(cache), "--resume", "true"])
+    run(RESUMABLE[1:] + ["--output_dir", str(output_dir), "--cache_dir", str(cache), "--resume", "true",
+                         "--allow_inexact_resume", "true"])
+    assert (output_dir / "model.safetensors").is_file()

@@ -1,0 +1,189 @@
+"""Measure tokenisation, training and inference speed (and peak memory) on this machine, in one run.
+
+    python scripts/benchmark.py --model outputs/imdb --json benchmark.json
+    python scripts/benchmark.py --quick --model outputs/tiny     # under 2 minutes
+
+1. tokenisation: reviews/s of the project's tokenizer (batched, all cores) vs spaCy's `spacy.blank("en")` tokenizer,
+   both over the same IMDB reviews, one text at a time for spaCy as the notebooks run it;
+2. training: real (non-pad) tokens/s of Trainer steps with the config's model, the pad share of the batches, and the
+   LSTM's useful GFLOP/s divided by a large float32 matrix multiply's GFLOP/s measured in the same process;
+3. inference: reviews/s and accuracy of batched prediction on the test split, fp32 and int8 dynamic quantisation;
+4. peak resident memory of training and of inference.
+"""
+
+import json
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import psutil
+import torch
+from transformers import DataCollatorWithPadding, HfArgumentParser, Trainer, TrainingArguments
+
+import hf_lstm  # noqa: F401
+from hf_lstm.data import load_raw_dataset
+from hf_lstm.prediction import load_classifier, predict
+from hf_lstm.training import build_model, parse_arguments
+from hf_lstm.data import prepare_data
+
+
+@dataclass
+class BenchmarkArguments:
+    model: str = field(default="outputs/imdb", metadata={"help": "A trained IMDB model folder, for inference."})
+    config: str = field(default="configs/imdb.yaml", metadata={"help": "Training config whose model is timed."})
+    quick: bool = field(default=False, metadata={"help": "Small samples: finishes in under 2 minutes."})
+    json: str | None = field(default=None, metadata={"help": "Also write the results to this JSON file."})
+    train_steps: int = field(default=60, metadata={"help": "Training steps timed (after 5 warm-up steps)."})
+
+
+class PeakMemory:
+    """Largest resident set size of this process while the block runs (sampled every 5 ms)."""
+
+    def __enter__(self):
+        self.peak, self.running = psutil.Process().memory_info().rss, True
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+        self.thread.start()
+        return self
+
+    def _sample(self):
+        process = psutil.Process()
+        while self.running:
+            self.peak = max(self.peak, process.memory_info().rss)
+            time.sleep(0.005)
+
+    def __exit__(self, *exc):
+        self.running = False
+        self.thread.join()
+        self.peak_mib = self.peak / 2**20
+
+
+class CountingCollator(DataCollatorWithPadding):
+    """Pads like the training collator, and counts real and padded positions."""
+
+    real = padded = 0
+
+    def __call__(self, features):
+        batch = super().__call__(features)
+        self.real += int(batch["attention_mask"].sum())
+        self.padded += batch["attention_mask"].numel()
+        return batch
+
+
+def matmul_gflops(size=2048, repeats=10):
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    a @ b
+    started = time.perf_counter()
+    for _ in range(repeats):
+        a @ b
+    return 2 * size**3 * repeats / (time.perf_counter() - started) / 1e9
+
+
+def lstm_flops_per_token(config):
+    """Training FLOPs of the recurrent layers per position: forward 2 * 4H(I + H) per direction, backward twice that."""
+    directions = 2 if config.bidirectional else 1
+    total, input_size = 0, config.embedding_dim
+    for _ in range(config.num_layers):
+        total += directions * 2 * 4 * config.hidden_size * (input_size + config.hidden_size)
+        input_size = directions * config.hidden_size
+    return 3 * total
+
+
+def benchmark_tokenizer(texts, tokenizer):
+    import spacy
+
+    started = time.perf_counter()
+    tokenizer.backend_tokenizer.encode_batch(texts, add_special_tokens=False)
+    ours = len(texts) / (time.perf_counter() - started)
+    nlp = spacy.blank("en")
+    started = time.perf_counter()
+    for text in texts:
+        [token.text for token in nlp.tokenizer(text)]
+    spacy_rate = len(texts) / (time.perf_counter() - started)
+    return {"tokenizer_reviews_per_s": ours, "spacy_reviews_per_s": spacy_rate, "tokenizer_speedup_vs_spacy": ours / spacy_rate}
+
+
+def benchmark_training(config_path, steps, output_dir):
+    model_args, data_args, training_args, _ = parse_arguments([config_path, "--output_dir", output_dir])
+    splits, tokenizer, names = prepare_data(data_args)
+    torch.manual_seed(0)
+    model = build_model(model_args, tokenizer, names, data_args.task)
+    collator = CountingCollator(tokenizer)
+    args = TrainingArguments(
+        output_dir=output_dir, max_steps=steps + 5, per_device_train_batch_size=training_args.per_device_train_batch_size,
+        learning_rate=training_args.learning_rate, train_sampling_strategy="group_by_length", report_to="none",
+        save_strategy="no", eval_strategy="no", logging_strategy="no", disable_tqdm=True, use_cpu=not torch.cuda.is_available(),
+        dataloader_pin_memory=False,
+    )
+    trainer = Trainer(model=model, args=args, train_dataset=splits["train"], data_collator=collator, processing_class=tokenizer)
+    timings = {}
+
+    class Timer(hf_lstm.training.TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            if state.global_step == 5:
+                timings["start"], timings["real"], timings["padded"] = time.perf_counter(), collator.real, collator.padded
+
+    trainer.add_callback(Timer())
+    with PeakMemory() as memory:
+        trainer.train()
+    elapsed = time.perf_counter() - timings["start"]
+    real, padded = collator.real - timings["real"], collator.padded - timings["padded"]
+    lstm_gflops = real * lstm_flops_per_token(model.config) / elapsed / 1e9
+    matmul = matmul_gflops()
+    return {
+        "train_real_tokens_per_s": real / elapsed,
+        "pad_share": 1 - real / padded,
+        "train_lstm_gflops": lstm_gflops,
+        "matmul_gflops": matmul,
+        "train_flops_ratio": lstm_gflops / matmul,
+        "train_peak_rss_mib": memory.peak_mib,
+    }, splits
+
+
+def benchmark_inference(model_dir, texts, labels):
+    results = {}
+    for name, quantize in (("fp32", None), ("int8", "int8")):
+        classifier = load_classifier(model_dir, quantize=quantize, batch_size=64)
+        predict(classifier, texts[:64])  # warm-up
+        with PeakMemory() as memory:
+            started = time.perf_counter()
+            predictions = predict(classifier, texts)
+            elapsed = time.perf_counter() - started
+        label2id = classifier.model.config.label2id
+        accuracy = float(np.mean([label2id[p["label"]] == label for p, label in zip(predictions, labels)]))
+        results.update({f"{name}_reviews_per_s": len(texts) / elapsed, f"{name}_accuracy": accuracy,
+                        f"{name}_peak_rss_mib": memory.peak_mib})
+    results["int8_speedup"] = results["int8_reviews_per_s"] / results["fp32_reviews_per_s"]
+    results["int8_accuracy_drop"] = 100 * (results["fp32_accuracy"] - results["int8_accuracy"])
+    results["inference_peak_rss_mib"] = max(results["fp32_peak_rss_mib"], results["int8_peak_rss_mib"])
+    return results
+
+
+def main(argv=None):
+    (args,) = HfArgumentParser(BenchmarkArguments).parse_args_into_dataclasses(args=argv)
+    torch.manual_seed(0)
+    imdb = load_raw_dataset("data/imdb")
+    texts = imdb["train"]["text"] + imdb["test"]["text"]
+    if args.quick:
+        texts = texts[:: len(texts) // 2000]
+    results = {"machine": f"{os.cpu_count()} CPU cores, torch {torch.__version__}, {torch.get_num_threads()} threads",
+               "quick": args.quick}
+    training, splits = benchmark_training(args.config, 10 if args.quick else args.train_steps, "/tmp/hf_lstm_benchmark")
+    results.update(training)
+    from transformers import AutoTokenizer
+
+    results.update(benchmark_tokenizer(texts, AutoTokenizer.from_pretrained(args.model)))
+    test = splits["test"].shuffle(seed=0).select(range(500 if args.quick else len(splits["test"])))
+    results.update(benchmark_inference(args.model, test["text"], test["labels"]))
+    width = max(map(len, results))
+    for key, value in results.items():
+        print(f"{key:<{width}}  {value:,.3f}" if isinstance(value, float) else f"{key:<{width}}  {value}")
+    if args.json:
+        with open(args.json, "w") as handle:
+            json.dump(results, handle, indent=2)
+    return results
+
+
+if __name__ == "__main__":
+    main()
