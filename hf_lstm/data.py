@@ -46,7 +46,8 @@ def csv_as_text(path):
     with open(path, newline="", encoding="utf-8-sig") as handle:
         header = next(csv.reader(handle))
     names = [name or f"Unnamed: {i}" for i, name in enumerate(header)]  # pandas' name for an unnamed column
-    return {"features": Features({name: Value("string") for name in names}), "keep_default_na": False}
+    features = Features({name: Value("string") for name in names})
+    return {"features": features, "keep_default_na": False, "encoding": "utf-8-sig"}
 
 
 def _check_readable(path, suffix):

@@ -137,40 +137,49 @@ def push(model_dir, repo_id, hub_dir, branch="main", tag=None):
     names = model_files(model_dir)
     with repo_lock(repo):
         clean_leftovers(repo)
-        (repo / "blobs").mkdir(exist_ok=True)
-        (repo / "snapshots").mkdir(exist_ok=True)
-        (repo / "refs").mkdir(exist_ok=True)
-        hashes = {}
-        for name in names:
-            source = Path(model_dir) / name
-            digest = sha256_of(source)
-            blob = repo / "blobs" / digest
-            if not blob.exists() or sha256_of(blob) != digest:
-                partial = repo / "blobs" / f"{TEMPORARY}{uuid.uuid4().hex}"
-                shutil.copyfile(source, partial)
-                with open(partial, "rb") as handle:
-                    os.fsync(handle.fileno())
-                if sha256_of(partial) != digest:
-                    partial.unlink()
-                    raise HubError(f"{source}: changed while it was being pushed")
-                os.replace(partial, blob)
-            hashes[name] = digest
-        revision = revision_id(hashes)
-        snapshot = repo / "snapshots" / revision
-        if not snapshot.is_dir():
-            partial = repo / "snapshots" / f"{TEMPORARY}{uuid.uuid4().hex}"
-            partial.mkdir()
-            for name, digest in hashes.items():
-                _link_or_copy(repo / "blobs" / digest, partial / name)
-            os.replace(partial, snapshot)
-        if tag is not None and tag not in read_tag_names(repo):
-            partial = repo / f"{TEMPORARY}{uuid.uuid4().hex}"
-            _fsync_write(partial, json.dumps(sorted(read_tag_names(repo) + [tag])).encode())
-            os.replace(partial, repo / "tags.json")
-        for ref in [branch] + ([tag] if tag else []):
-            partial = repo / "refs" / f"{TEMPORARY}{uuid.uuid4().hex}"
-            _fsync_write(partial, revision.encode())  # no newline: the stock loader reads the file verbatim
-            os.replace(partial, repo / "refs" / ref)
+        try:
+            return _write_revision(repo, model_dir, names, branch, tag)
+        except OSError as error:  # disk full, quota, permissions: nothing a ref names was touched
+            clean_leftovers(repo)
+            raise HubError(f"push of {model_dir} to {repo_id} failed: {error}; every ref still names its old revision") from error
+
+
+def _write_revision(repo, model_dir, names, branch, tag):
+    """Blobs, then the snapshot, then the refs: each written under a temporary name and renamed into place."""
+    (repo / "blobs").mkdir(exist_ok=True)
+    (repo / "snapshots").mkdir(exist_ok=True)
+    (repo / "refs").mkdir(exist_ok=True)
+    hashes = {}
+    for name in names:
+        source = Path(model_dir) / name
+        digest = sha256_of(source)
+        blob = repo / "blobs" / digest
+        if not blob.exists() or sha256_of(blob) != digest:
+            partial = repo / "blobs" / f"{TEMPORARY}{uuid.uuid4().hex}"
+            shutil.copyfile(source, partial)
+            with open(partial, "rb") as handle:
+                os.fsync(handle.fileno())
+            if sha256_of(partial) != digest:
+                partial.unlink()
+                raise HubError(f"{source}: changed while it was being pushed")
+            os.replace(partial, blob)
+        hashes[name] = digest
+    revision = revision_id(hashes)
+    snapshot = repo / "snapshots" / revision
+    if not snapshot.is_dir():
+        partial = repo / "snapshots" / f"{TEMPORARY}{uuid.uuid4().hex}"
+        partial.mkdir()
+        for name, digest in hashes.items():
+            _link_or_copy(repo / "blobs" / digest, partial / name)
+        os.replace(partial, snapshot)
+    if tag is not None and tag not in read_tag_names(repo):
+        partial = repo / f"{TEMPORARY}{uuid.uuid4().hex}"
+        _fsync_write(partial, json.dumps(sorted(read_tag_names(repo) + [tag])).encode())
+        os.replace(partial, repo / "tags.json")
+    for ref in [branch] + ([tag] if tag else []):
+        partial = repo / "refs" / f"{TEMPORARY}{uuid.uuid4().hex}"
+        _fsync_write(partial, revision.encode())  # no newline: the stock loader reads the file verbatim
+        os.replace(partial, repo / "refs" / ref)
     return revision
 
 

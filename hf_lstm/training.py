@@ -168,12 +168,16 @@ def save_final_model(trainer, output_dir, extra_files):
     staging = output_dir.with_name(f"{output_dir.name}.saving")
     if staging.exists() and trainer.is_world_process_zero():
         shutil.rmtree(staging)  # left by a run killed while saving
-    trainer.save_model(str(staging))
-    if not trainer.is_world_process_zero():
-        return
-    for name, content in extra_files.items():
-        path = staging / name
-        path.write_bytes(content) if isinstance(content, bytes) else path.write_text(content)
+    try:
+        trainer.save_model(str(staging))
+        if not trainer.is_world_process_zero():
+            return
+        for name, content in extra_files.items():
+            path = staging / name
+            path.write_bytes(content) if isinstance(content, bytes) else path.write_text(content)
+    except OSError as error:  # disk full, quota, permissions
+        shutil.rmtree(staging, ignore_errors=True)
+        raise SystemExit(f"saving the trained model failed: {error}; {output_dir} is unchanged") from error
     old = None
     if output_dir.exists():
         for entry in output_dir.iterdir():

@@ -78,3 +78,45 @@ def test_prepared_data_is_cached_and_reused(tmp_path):
     assert (entry / "tokenizer" / "tokenizer.json").stat().st_mtime_ns == mtime
     prepare_data(DataArguments(**{**args.__dict__, "max_length": 5}))
     assert len(list((tmp_path / "cache").iterdir())) == 2
+
+
+def write_csv(tmp_path, content, name="reviews.csv"):
+    path = tmp_path / name
+    path.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
+    return str(path)
+
+
+def test_csv_with_bom_and_quoted_newlines_is_read_correctly(tmp_path):
+    rows = "".join(f'"line one\nline two, {i}",{i % 2}\n' for i in range(10))
+    path = write_csv(tmp_path, "\ufefftext,label\n" + rows)
+    raw = load_raw_dataset(path)
+    assert raw["train"].column_names == ["text", "label"] and len(raw["train"]) == 10
+    assert raw["train"][3]["text"] == "line one\nline two, 3"
+
+
+@pytest.mark.parametrize("content, reason", [
+    ("text,label\nnaïve,1\n".encode("latin-1"), "not UTF-8 text"),
+    ("", "the file is empty"),
+    ("text,label\n", "has a header but no rows"),
+])
+def test_unreadable_csv_is_refused_with_file_name_and_reason(tmp_path, content, reason):
+    path = write_csv(tmp_path, content)
+    with pytest.raises(DataError, match=f"reviews.csv: .*{reason}"):
+        load_raw_dataset(path)
+
+
+def test_missing_file_is_named(tmp_path):
+    with pytest.raises(DataError, match="nowhere.csv: no such file"):
+        load_raw_dataset(str(tmp_path / "nowhere.csv"))
+
+
+@pytest.mark.parametrize("task, bad", [("classification", "NaN"), ("regression", "NaN"), ("regression", "abc"),
+                                       ("regression", "")])
+def test_regression_and_nan_labels_are_checked_too(tmp_path, task, bad):
+    rows = [f"review {i},{(i % 5) + 1}" for i in range(20)]
+    rows[12] = f"odd,{bad}"
+    path = write_csv(tmp_path, "text,stars\n" + "\n".join(rows) + "\n")
+    names = ["1", "2", "3", "4", "5"] if task == "classification" else None
+    args = DataArguments(dataset_name=path, label_column="stars", task=task, class_names=names)
+    with pytest.raises(DataError, match=r"column 'stars' has 1 invalid label.*row 12"):
+        make_splits(load_raw_dataset(path), args)

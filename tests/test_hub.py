@@ -1,3 +1,4 @@
+import errno
 import json
 import multiprocessing
 import os
@@ -177,3 +178,19 @@ def test_push_killed_at_any_step_leaves_every_ref_complete(saved_model, tmp_path
     assert list_hub(hub)["team/sentiment"]["tags"].keys() == {"v1", "v2"}
     leftovers = [p for p in hub.rglob(".tmp-*")]
     assert not leftovers  # the completed push cleared what the killed ones left
+
+
+def test_disk_full_during_push_is_a_clear_error_and_the_old_revision_stays(saved_model, tmp_path, monkeypatch):
+    hub = tmp_path / "hub"
+    old = push(saved_model, "team/sentiment", hub)
+    (saved_model / "README.md").write_text("new card")
+
+    def disk_full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("hf_lstm.hub.shutil.copyfile", disk_full)
+    with pytest.raises(HubError, match="No space left on device; every ref still names its old revision"):
+        push(saved_model, "team/sentiment", hub)
+    assert list_hub(hub)["team/sentiment"]["branches"] == {"main": old}
+    assert "model.safetensors" in verify(resolve("team/sentiment", hub))
+    assert not list(hub.rglob(".tmp-*"))

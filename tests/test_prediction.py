@@ -2,7 +2,11 @@ import json
 import subprocess
 import sys
 
+import time
+
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 import torch
 from transformers import pipeline
 
@@ -63,3 +67,47 @@ def test_int8_quantised_predictions_stay_close(saved_model):
     assert any(module._get_name() == "DynamicQuantizedLSTM" for module in int8_classifier.model.modules())
     for a, b in zip(fp32, predict(int8_classifier, texts)):
         assert a["probabilities"]["pos"] == pytest.approx(b["probabilities"]["pos"], abs=0.02)
+
+
+@pytest.mark.parametrize("text", ["great " * 200_000, "x" * 1_000_000])
+def test_a_million_character_review_is_truncated_in_bounded_time(saved_model, text):
+    classifier = load_classifier(str(saved_model))
+    started = time.perf_counter()
+    (result,) = predict(classifier, [text])
+    assert time.perf_counter() - started < 10
+    assert set(result["probabilities"]) == {"neg", "pos"}
+    encoded = classifier.tokenizer([text], truncation=True)["input_ids"][0]
+    assert len(encoded) <= classifier.tokenizer.model_max_length
+
+
+ODD_TEXTS = ["", "   \t\n ", "?!...", "\x00\x00", "a\u200bb\u200e\u202ec", "😀🎬👍", "bad \ud800 surrogate", "\udfff"]
+
+
+def test_empty_odd_and_broken_unicode_reviews_get_a_defined_prediction(saved_model):
+    classifier = load_classifier(str(saved_model))
+    results = predict(classifier, ODD_TEXTS)
+    assert len(results) == len(ODD_TEXTS)
+    empty = predict(classifier, [""])[0]
+    # whitespace, punctuation-only text and the empty review all read as a single [PAD] token: one defined answer
+    assert results[1]["probabilities"] == pytest.approx(empty["probabilities"])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.text(max_size=2000), min_size=1, max_size=4), st.integers(0, 100_000))
+def test_fuzzed_text_never_crashes_and_shapes_are_right(saved_model, texts, long_length):
+    classifier = _cached_classifier(saved_model)  # the fixture is made once for all examples: load it once
+    texts = texts + ["w " * (long_length // 2)]
+    results = predict(classifier, texts)
+    assert len(results) == len(texts)
+    for result in results:
+        assert set(result["probabilities"]) == {"neg", "pos"}
+        assert all(0.0 <= p <= 1.0 for p in result["probabilities"].values())
+
+
+_CLASSIFIERS = {}
+
+
+def _cached_classifier(model_dir):
+    if str(model_dir) not in _CLASSIFIERS:
+        _CLASSIFIERS[str(model_dir)] = load_classifier(str(model_dir))
+    return _CLASSIFIERS[str(model_dir)]

@@ -1,3 +1,4 @@
+import errno
 import json
 import shutil
 import signal
@@ -7,12 +8,13 @@ import socket
 import subprocess
 import sys
 
+import psutil
 import pytest
 import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 import hf_lstm  # noqa: F401  (registers the Auto classes)
-from hf_lstm.training import parse_arguments, run
+from hf_lstm.training import parse_arguments, run, save_final_model
 
 TINY = ["configs/tiny.yaml", "--num_train_epochs", "1", "--save_total_limit", "1"]
 
@@ -148,3 +150,52 @@ def test_resume_without_rng_state_is_refused_unless_inexact_is_allowed(tmp_path)
     run(RESUMABLE[1:] + ["--output_dir", str(output_dir), "--cache_dir", str(cache), "--resume", "true",
                          "--allow_inexact_resume", "true"])
     assert (output_dir / "model.safetensors").is_file()
+
+
+class DiskFullTrainer:
+    """Stands in for a Trainer whose disk fills up half-way through saving the model."""
+
+    def save_model(self, path):
+        os.makedirs(path, exist_ok=True)
+        with open(os.path.join(path, "model.safetensors"), "wb") as handle:
+            handle.write(b"half")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    def is_world_process_zero(self):
+        return True
+
+
+def test_disk_full_while_saving_leaves_the_previous_model_intact(tmp_path):
+    output_dir = tmp_path / "model"
+    output_dir.mkdir()
+    (output_dir / "model.safetensors").write_bytes(b"good model")
+    with pytest.raises(SystemExit, match="No space left on device.*model is unchanged"):
+        save_final_model(DiskFullTrainer(), output_dir, {"README.md": "card"})
+    assert (output_dir / "model.safetensors").read_bytes() == b"good model"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]  # no half-written folder left beside it
+
+
+def test_two_process_launch_fails_fast_when_one_process_dies(tmp_path):
+    command = [
+        sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
+        "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+        "--main_process_port", str(free_port()), "scripts/train.py", "configs/tiny.yaml", "--num_train_epochs", "1000",
+        "--output_dir", str(tmp_path / "ddp"), "--cache_dir", str(tmp_path / "cache"),
+    ]
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "1"}
+    launcher = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(tmp_path / "ddp" / "checkpoint-5" / "checkpoint_complete", launcher)  # both ranks are training
+        workers = [p for p in psutil.Process(launcher.pid).children(recursive=True) if "train.py" in " ".join(p.cmdline())]
+        assert len(workers) == 2
+        workers[-1].kill()
+        started = time.time()
+        _, stderr = launcher.communicate(timeout=120)
+        assert launcher.returncode != 0
+        assert time.time() - started < 120
+        assert not any(worker.is_running() and worker.status() != psutil.STATUS_ZOMBIE for worker in workers)
+    finally:
+        if launcher.poll() is None:
+            for child in psutil.Process(launcher.pid).children(recursive=True):
+                child.kill()
+            launcher.kill()
