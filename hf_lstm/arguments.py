@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 @dataclass
 class ModelArguments:
-    """The shape of the network; each field becomes a field of `LSTMConfig`."""
+    """The shape of the network (each field of `LSTMConfig` here becomes one) and its initial embedding."""
 
     embedding_dim: int = field(default=100, metadata={"help": "Width of the word embeddings."})
     hidden_size: int = field(default=256, metadata={"help": "Width of the recurrent state of each direction."})
@@ -18,6 +18,11 @@ class ModelArguments:
     lstm_impl: str = field(
         default="torch", metadata={"help": "torch (fast) | reference (the gate-level LSTM, slow, for reading)."}
     )
+    pretrained_vectors: str | None = field(
+        default=None,
+        metadata={"help": "A GloVe / word2vec text file whose vectors initialise the embedding (size embedding_dim)."},
+    )
+    freeze_embeddings: bool = field(default=False, metadata={"help": "Keep the pretrained embedding fixed."})
 
 
 @dataclass

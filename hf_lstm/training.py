@@ -27,6 +27,7 @@ from .arguments import DataArguments, ModelArguments
 from .configuration_lstm import LSTMConfig
 from .data import prepare_data
 from .metrics import build_compute_metrics
+from .embeddings import load_pretrained_embeddings
 from .hub import check_repo_id, push
 from .model_card import build_model_card
 from .modeling_lstm import LSTMForSequenceClassification
@@ -220,6 +221,12 @@ def run(argv=None):
         splits, tokenizer, label_names = prepare_data(data_args)
     set_seed(training_args.seed)
     model = build_model(model_args, tokenizer, label_names, data_args.task)
+    vectors_found = None
+    if model_args.pretrained_vectors:
+        vectors_found = load_pretrained_embeddings(
+            model, tokenizer, model_args.pretrained_vectors, freeze=model_args.freeze_embeddings
+        )
+        print(f"{model_args.pretrained_vectors}: vectors found for {vectors_found:.1%} of the vocabulary")
 
     checkpoint = None
     if run_args.resume:
@@ -261,6 +268,7 @@ def run(argv=None):
         "train_runtime_s": round(elapsed, 1),
         "device": str(training_args.device),
         "world_size": training_args.world_size,
+        "pretrained_vectors_found": vectors_found,
     }
     card = build_model_card(
         model.config,

@@ -37,7 +37,12 @@ def test_unknown_config_field_is_refused(tmp_path):
 
 def test_tiny_run_saves_a_model_that_reloads_with_the_auto_classes(tmp_path):
     output_dir = tmp_path / "model"
-    trainer, metrics = run(TINY + ["--output_dir", str(output_dir), "--cache_dir", str(tmp_path / "cache")])
+    vectors = tmp_path / "vectors.txt"
+    vectors.write_text("".join(f"{word} " + " ".join(["0.1"] * 16) + "\n" for word in ("the", "movie", "qwzx")))
+    trainer, metrics = run(TINY + ["--output_dir", str(output_dir), "--cache_dir", str(tmp_path / "cache"),
+                                   "--pretrained_vectors", str(vectors)])
+    results = json.loads((output_dir / "all_results.json").read_text())
+    assert 0 < results["pretrained_vectors_found"] < 0.01  # 2 of ~2,000 words
     for name in ("config.json", "model.safetensors", "tokenizer.json", "test_results.json"):
         assert (output_dir / name).is_file(), name
     assert json.loads((output_dir / "test_results.json").read_text())["test_accuracy"] == metrics["test_accuracy"]
