@@ -20,13 +20,19 @@ from dataclasses import dataclass, field
 import numpy as np
 import psutil
 import torch
-from transformers import DataCollatorWithPadding, HfArgumentParser, Trainer, TrainingArguments
+from transformers import (
+    AutoTokenizer,
+    DataCollatorWithPadding,
+    HfArgumentParser,
+    Trainer,
+    TrainerCallback,
+    TrainingArguments,
+)
 
 import hf_lstm  # noqa: F401
-from hf_lstm.data import load_raw_dataset
+from hf_lstm.data import load_raw_dataset, prepare_data
 from hf_lstm.prediction import load_classifier, predict
 from hf_lstm.training import build_model, parse_arguments
-from hf_lstm.data import prepare_data
 
 
 @dataclass
@@ -101,7 +107,11 @@ def benchmark_tokenizer(texts, tokenizer):
     for text in texts:
         [token.text for token in nlp.tokenizer(text)]
     spacy_rate = len(texts) / (time.perf_counter() - started)
-    return {"tokenizer_reviews_per_s": ours, "spacy_reviews_per_s": spacy_rate, "tokenizer_speedup_vs_spacy": ours / spacy_rate}
+    return {
+        "tokenizer_reviews_per_s": ours,
+        "spacy_reviews_per_s": spacy_rate,
+        "tokenizer_speedup_vs_spacy": ours / spacy_rate,
+    }
 
 
 def benchmark_training(config_path, steps, output_dir):
@@ -110,16 +120,19 @@ def benchmark_training(config_path, steps, output_dir):
     torch.manual_seed(0)
     model = build_model(model_args, tokenizer, names, data_args.task)
     collator = CountingCollator(tokenizer)
-    args = TrainingArguments(
-        output_dir=output_dir, max_steps=steps + 5, per_device_train_batch_size=training_args.per_device_train_batch_size,
-        learning_rate=training_args.learning_rate, train_sampling_strategy="group_by_length", report_to="none",
-        save_strategy="no", eval_strategy="no", logging_strategy="no", disable_tqdm=True, use_cpu=not torch.cuda.is_available(),
-        dataloader_pin_memory=False,
+    training_args.max_steps = steps + 5
+    training_args.save_strategy = training_args.eval_strategy = training_args.logging_strategy = "no"
+    training_args.load_best_model_at_end, training_args.disable_tqdm = False, True
+    trainer = Trainer(
+        model=model,
+        args=training_args,
+        train_dataset=splits["train"],
+        data_collator=collator,
+        processing_class=tokenizer,
     )
-    trainer = Trainer(model=model, args=args, train_dataset=splits["train"], data_collator=collator, processing_class=tokenizer)
     timings = {}
 
-    class Timer(hf_lstm.training.TrainerCallback):
+    class Timer(TrainerCallback):
         def on_step_end(self, args, state, control, **kwargs):
             if state.global_step == 5:
                 timings["start"], timings["real"], timings["padded"] = time.perf_counter(), collator.real, collator.padded
@@ -164,18 +177,17 @@ def main(argv=None):
     (args,) = HfArgumentParser(BenchmarkArguments).parse_args_into_dataclasses(args=argv)
     torch.manual_seed(0)
     imdb = load_raw_dataset("data/imdb")
-    texts = imdb["train"]["text"] + imdb["test"]["text"]
+    texts = list(imdb["train"]["text"]) + list(imdb["test"]["text"])
     if args.quick:
         texts = texts[:: len(texts) // 2000]
     results = {"machine": f"{os.cpu_count()} CPU cores, torch {torch.__version__}, {torch.get_num_threads()} threads",
                "quick": args.quick}
     training, splits = benchmark_training(args.config, 10 if args.quick else args.train_steps, "/tmp/hf_lstm_benchmark")
     results.update(training)
-    from transformers import AutoTokenizer
-
     results.update(benchmark_tokenizer(texts, AutoTokenizer.from_pretrained(args.model)))
-    test = splits["test"].shuffle(seed=0).select(range(500 if args.quick else len(splits["test"])))
-    results.update(benchmark_inference(args.model, test["text"], test["labels"]))
+    test = splits["test"].shuffle(seed=0)
+    test = test.select(range(min(500, len(test)))) if args.quick else test
+    results.update(benchmark_inference(args.model, list(test["text"]), list(test["labels"])))
     width = max(map(len, results))
     for key, value in results.items():
         print(f"{key:<{width}}  {value:,.3f}" if isinstance(value, float) else f"{key:<{width}}  {value}")

@@ -1,0 +1,21 @@
+import json
+import subprocess
+import sys
+
+KEYS = ["tokenizer_speedup_vs_spacy", "pad_share", "train_flops_ratio", "int8_speedup", "int8_accuracy_drop",
+        "train_peak_rss_mib", "inference_peak_rss_mib", "train_real_tokens_per_s", "fp32_reviews_per_s"]
+
+
+def test_quick_benchmark_writes_every_key(saved_model, tmp_path):
+    out = tmp_path / "benchmark.json"
+    result = subprocess.run(
+        [sys.executable, "scripts/benchmark.py", "--quick", "--config", "configs/tiny.yaml", "--model", str(saved_model),
+         "--json", str(out)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    results = json.loads(out.read_text())
+    for key in KEYS:
+        assert isinstance(results[key], float) and results[key] == results[key], key  # a number, not NaN
+    assert 0 <= results["pad_share"] < 1 and results["tokenizer_speedup_vs_spacy"] > 0
+    assert "pad_share" in result.stdout  # the readable table
