@@ -71,3 +71,24 @@ class DataArguments:
         default=None,
         metadata={"help": "Where prepared data (vocabulary + token ids) is cached; default ~/.cache/hf_lstm."},
     )
+
+
+@dataclass
+class RunArguments:
+    """What happens around training: the output folder's safety, resuming, early stopping."""
+
+    overwrite_output_dir: bool = field(
+        default=False,
+        metadata={"help": "Replace a trained model in output_dir (it stays intact until the new one is complete)."},
+    )
+    resume: bool = field(default=False, metadata={"help": "Resume from the last complete checkpoint in output_dir."})
+    allow_inexact_resume: bool = field(
+        default=False,
+        metadata={"help": "Resume even if the checkpoint's RNG state is missing or damaged (results then differ)."},
+    )
+    push_to_hub_dir: str | None = field(
+        default=None, metadata={"help": "After training, push the model to this hub directory as --hub_model_id."}
+    )
+    early_stopping_patience: int | None = field(
+        default=None, metadata={"help": "Stop after this many evaluations without improvement of the best metric."}
+    )

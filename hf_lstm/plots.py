@@ -45,3 +45,16 @@ def confusion_matrix_png(labels, predictions, class_names, title=""):
     )
     axis.set_title(title)
     return _png(figure)
+
+
+def validation_curves_png(runs, metric, title=""):
+    """Validation `metric` per epoch of several runs ({name: log_history}) in one plot; returns PNG bytes."""
+    figure, axis = plt.subplots(figsize=(6.5, 4))
+    key = f"eval_{metric}"
+    for name, log_history in runs.items():
+        points = [(entry["epoch"], entry[key]) for entry in log_history if key in entry]
+        axis.plot(*zip(*points), marker="o", label=name)
+    axis.set(xlabel="epoch", ylabel=f"validation {metric}", title=title)
+    axis.grid(alpha=0.3)
+    axis.legend()
+    return _png(figure)

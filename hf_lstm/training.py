@@ -8,7 +8,7 @@ import os
 import shutil
 import sys
 import time
-from dataclasses import dataclass, field, fields
+from dataclasses import fields
 from pathlib import Path
 
 import torch
@@ -23,12 +23,12 @@ from transformers import (
     set_seed,
 )
 
-from .arguments import DataArguments, ModelArguments
+from .arguments import DataArguments, ModelArguments, RunArguments
 from .configuration_lstm import LSTMConfig
 from .data import prepare_data
-from .metrics import build_compute_metrics
 from .embeddings import load_pretrained_embeddings
 from .hub import check_repo_id, push
+from .metrics import build_compute_metrics
 from .model_card import build_model_card
 from .modeling_lstm import LSTMForSequenceClassification
 from .plots import confusion_matrix_png, training_curves_png
@@ -54,26 +54,6 @@ LSTM_TRAINING_DEFAULTS = {
 }
 MODEL_FILES = ("config.json", "model.safetensors", "pytorch_model.bin")
 COMPLETE_MARKER = "checkpoint_complete"
-
-
-@dataclass
-class RunArguments:
-    """What happens around training: the output folder's safety, resuming, early stopping."""
-
-    overwrite_output_dir: bool = field(
-        default=False, metadata={"help": "Replace a trained model already in output_dir (it stays intact until the new one is complete)."}
-    )
-    resume: bool = field(default=False, metadata={"help": "Resume from the last complete checkpoint in output_dir."})
-    allow_inexact_resume: bool = field(
-        default=False,
-        metadata={"help": "Resume even if the checkpoint's RNG state is missing or damaged (results then differ)."},
-    )
-    push_to_hub_dir: str | None = field(
-        default=None, metadata={"help": "After training, push the model to this hub directory as --hub_model_id."}
-    )
-    early_stopping_patience: int | None = field(
-        default=None, metadata={"help": "Stop after this many evaluations without improvement of the best metric."}
-    )
 
 
 def has_accelerator():
@@ -265,7 +245,7 @@ def run(argv=None):
             "value": trainer.state.best_metric,
             "checkpoint": trainer.state.best_model_checkpoint,
         },
-        "train_runtime_s": round(elapsed, 1),
+        "wall_time_s": round(elapsed, 1),  # data preparation, training, test and plots
         "device": str(training_args.device),
         "world_size": training_args.world_size,
         "pretrained_vectors_found": vectors_found,
