@@ -123,15 +123,15 @@ def test_kill_9_mid_epoch_then_resume_equals_an_uninterrupted_run(tmp_path):
     interrupted = tmp_path / "interrupted"
     process = train_process(interrupted, cache)
     wait_for(interrupted / "checkpoint-125" / "checkpoint_complete", process)  # epoch 1 saved
-    time.sleep(1.0)  # well into epoch 2
+    time.sleep(0.3)  # into epoch 2
     process.send_signal(signal.SIGKILL)
     process.communicate()
     assert process.returncode == -signal.SIGKILL
     assert not (interrupted / "model.safetensors").exists() and not (interrupted / "checkpoint-375").exists()
-    # a checkpoint killed while being written: a folder without the completion marker
-    shutil.copytree(interrupted / "checkpoint-125", interrupted / "checkpoint-250")
-    (interrupted / "checkpoint-250" / "checkpoint_complete").unlink()
-    (interrupted / "checkpoint-250" / "model.safetensors").write_bytes(b"truncat")
+    # a checkpoint killed while being written: a newer folder without the completion marker
+    shutil.copytree(interrupted / "checkpoint-125", interrupted / "checkpoint-300")
+    (interrupted / "checkpoint-300" / "checkpoint_complete").unlink()
+    (interrupted / "checkpoint-300" / "model.safetensors").write_bytes(b"truncat")
 
     finish(train_process(interrupted, cache, "--resume", "true"))
     assert (interrupted / "model.safetensors").read_bytes() == (tmp_path / "straight" / "model.safetensors").read_bytes()
