@@ -17,7 +17,7 @@ from hf_lstm.hub import HubError, list_hub, pull, resolve, verify
 
 @dataclass
 class PullArguments:
-    hub_dir: str = field(default=None, metadata={"help": "The hub directory (Hugging Face cache layout)."})
+    hub_dir: str | None = field(default=None, metadata={"help": "The hub directory (Hugging Face cache layout)."})
     revision: str = field(default="main", metadata={"help": "Branch, tag or revision id."})
     to: str | None = field(default=None, metadata={"help": "Copy the snapshot into this new folder."})
     list: bool = field(default=False, metadata={"help": "Show every repo with its branches, tags and revisions."})
