@@ -87,11 +87,13 @@ def matmul_gflops(size=2048, repeats=10):
 
 
 def lstm_flops_per_token(config):
-    """Training FLOPs of the recurrent layers per position: forward 2 * 4H(I + H) per direction, backward twice that."""
+    """Training FLOPs of the recurrent layers per position: forward 2 * gates * H(I + H) per direction (4 gates for an
+    LSTM, 3 for a GRU, 1 for a tanh RNN), backward twice that."""
+    gates = {"lstm": 4, "gru": 3, "rnn": 1}[config.cell_type]
     directions = 2 if config.bidirectional else 1
     total, input_size = 0, config.embedding_dim
     for _ in range(config.num_layers):
-        total += directions * 2 * 4 * config.hidden_size * (input_size + config.hidden_size)
+        total += directions * 2 * gates * config.hidden_size * (input_size + config.hidden_size)
         input_size = directions * config.hidden_size
     return 3 * total
 
