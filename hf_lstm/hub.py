@@ -206,14 +206,14 @@ def verify(snapshot):
         path = snapshot / name
         if name.endswith(PICKLE_SUFFIXES):
             raise HubError(f"{path}: pickle files are refused (never unpickled); only safetensors are loaded")
-        expected = Path(os.readlink(path)).name if path.is_symlink() else None
-        if expected is None:  # a copied file: find its blob by hash
-            expected = sha256_of(path)
-            if not (snapshot.parent.parent / "blobs" / expected).is_file():
-                raise HubError(f"{path}: no blob matches this file's sha256 {expected}")
-        if not path.exists():
+        actual = sha256_of(path) if path.exists() else None
+        if not path.is_symlink():  # a copied file (no symlinks here): it must be one of the repo's blobs
+            if not (snapshot.parent.parent / "blobs" / actual).is_file():
+                raise HubError(f"{path}: no blob matches this file's sha256 {actual}")
+            continue
+        expected = Path(os.readlink(path)).name
+        if actual is None:
             raise HubError(f"{path}: its blob {expected} is missing")
-        actual = sha256_of(path)
         if actual != expected:
             raise HubError(f"{path}: content does not match its blob hash (expected sha256 {expected}, got {actual})")
     return names

@@ -72,16 +72,23 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def test_two_process_cpu_launch_trains_on_both_ranks(tmp_path):
-    output_dir = tmp_path / "ddp"
-    command = [
+LAUNCH_ENV = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "1"}
+
+
+def two_process_launch(train_args, output_dir, cache_dir):
+    """The command of a 2-process DDP launch of scripts/train.py on this CPU-only machine."""
+    return [
         sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
         "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
-        "--main_process_port", str(free_port()), "scripts/train.py", *TINY,
-        "--output_dir", str(output_dir), "--cache_dir", str(tmp_path / "cache"),
+        "--main_process_port", str(free_port()), "scripts/train.py", *train_args,
+        "--output_dir", str(output_dir), "--cache_dir", str(cache_dir),
     ]
-    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "1"}
-    result = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
+
+
+def test_two_process_cpu_launch_trains_on_both_ranks(tmp_path):
+    output_dir = tmp_path / "ddp"
+    command = two_process_launch(TINY, output_dir, tmp_path / "cache")
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300, env=LAUNCH_ENV)
     assert result.returncode == 0, result.stderr[-3000:]
     results = json.loads((output_dir / "all_results.json").read_text())
     assert results["world_size"] == 2
@@ -181,14 +188,8 @@ def test_disk_full_while_saving_leaves_the_previous_model_intact(tmp_path):
 
 
 def test_two_process_launch_fails_fast_when_one_process_dies(tmp_path):
-    command = [
-        sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
-        "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
-        "--main_process_port", str(free_port()), "scripts/train.py", "configs/tiny.yaml", "--num_train_epochs", "1000",
-        "--output_dir", str(tmp_path / "ddp"), "--cache_dir", str(tmp_path / "cache"),
-    ]
-    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "1"}
-    launcher = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    command = two_process_launch(["configs/tiny.yaml", "--num_train_epochs", "1000"], tmp_path / "ddp", tmp_path / "cache")
+    launcher = subprocess.Popen(command, env=LAUNCH_ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         wait_for(tmp_path / "ddp" / "checkpoint-5" / "checkpoint_complete", launcher)  # both ranks are training
         workers = [p for p in psutil.Process(launcher.pid).children(recursive=True) if "train.py" in " ".join(p.cmdline())]
