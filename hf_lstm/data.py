@@ -19,7 +19,7 @@ from transformers import AutoTokenizer
 from .tokenization import train_tokenizer
 
 FILE_BUILDERS = {".csv": "csv", ".json": "json", ".jsonl": "json", ".parquet": "parquet"}
-PREPARED_FORMAT = 1  # bump when the prepared data changes, so old caches are not reused
+PREPARED_FORMAT = 2  # bump when the prepared data changes, so old caches are not reused
 
 
 class DataError(ValueError):

