@@ -14,6 +14,7 @@ import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 import hf_lstm  # noqa: F401  (registers the Auto classes)
+from hf_lstm import training
 from hf_lstm.training import parse_arguments, run, save_final_model
 
 TINY = ["configs/tiny.yaml", "--num_train_epochs", "1", "--save_total_limit", "1"]
@@ -26,6 +27,14 @@ def test_config_file_values_are_defaults_and_command_line_overrides():
     assert model_args.hidden_size == 24 and model_args.embedding_dim == 16  # flag beats file; file beats default
     assert data_args.max_train_samples == 320 and training_args.output_dir == "elsewhere"
     assert training_args.learning_rate == 2e-3  # the LSTM default, not Trainer's 5e-5
+
+
+@pytest.mark.parametrize("fast", [False, True])
+def test_bf16_defaults_to_on_only_where_it_is_fast_and_can_be_turned_off(monkeypatch, fast):
+    monkeypatch.setattr(training, "fast_bf16_available", lambda: fast)
+    assert parse_arguments(["configs/tiny.yaml"])[2].bf16 is fast
+    assert parse_arguments(["configs/tiny.yaml"])[2].mixed_precision == ("bf16" if fast else "no")
+    assert parse_arguments(["configs/tiny.yaml", "--bf16", "false"])[2].bf16 is False
 
 
 def test_unknown_config_field_is_refused(tmp_path):
@@ -47,14 +56,17 @@ def test_tiny_run_saves_a_model_that_reloads_with_the_auto_classes(tmp_path):
         assert (output_dir / name).is_file(), name
     assert json.loads((output_dir / "test_results.json").read_text())["test_accuracy"] == metrics["test_accuracy"]
     assert 0.0 <= metrics["test_accuracy"] <= 1.0 and metrics["test_loss"] > 0
+    elapsed = [entry["elapsed_s"] for entry in json.loads((output_dir / "log_history.json").read_text())]
+    assert elapsed == sorted(elapsed) and 0 < elapsed[-1] <= results["wall_time_s"]
 
     model = AutoModelForSequenceClassification.from_pretrained(output_dir).eval()
     tokenizer = AutoTokenizer.from_pretrained(output_dir)
     assert model.config.id2label == {0: "neg", 1: "pos"}
+    trained = trainer.model.state_dict()  # (its forward may run under the Trainer's bf16 autocast; compare weights)
+    assert all(torch.equal(tensor, trained[name]) for name, tensor in model.state_dict().items())
     batch = tokenizer(["a great film", "dull and far too long, i left"], padding=True, return_tensors="pt")
-    trained = trainer.model.eval()
     with torch.no_grad():
-        assert torch.allclose(model(**batch).logits, trained(**batch).logits, atol=1e-6)
+        assert model(**batch).logits.shape == (2, 2)
 
 
 def test_existing_trained_model_is_not_overwritten(tmp_path):
