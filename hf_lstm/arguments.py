@@ -18,9 +18,23 @@ class ModelArguments:
     lstm_impl: str = field(
         default="torch", metadata={"help": "torch (fast) | reference (the gate-level LSTM, slow, for reading)."}
     )
+    expected_value_loss_weight: float = field(
+        default=0.0,
+        metadata={
+            "help": "Classes that are numbers (star ratings): add this weight x squared error of the expected value "
+            "under the predicted probabilities to the cross-entropy."
+        },
+    )
     pretrained_vectors: str | None = field(
         default=None,
         metadata={"help": "A GloVe / word2vec text file whose vectors initialise the embedding (size embedding_dim)."},
+    )
+    word2vec_epochs: int = field(
+        default=0,
+        metadata={
+            "help": "Before training, learn word2vec (CBOW) vectors of size embedding_dim on the training split for "
+            "this many epochs and start the embedding from them (0: off; not with pretrained_vectors)."
+        },
     )
     freeze_embeddings: bool = field(default=False, metadata={"help": "Keep the pretrained embedding fixed."})
 

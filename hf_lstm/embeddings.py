@@ -1,7 +1,11 @@
-"""Initialise the embedding from a local word-vector text file (GloVe, or word2vec's text format)."""
+"""Initialise the embedding from a local word-vector text file (GloVe, or word2vec's text format), or from word2vec
+vectors learned on the training split itself."""
+
+import zlib
 
 import numpy as np
 import torch
+from gensim.models import Word2Vec
 
 
 def read_word_vectors(path, vocabulary, dimension):
@@ -42,3 +46,26 @@ def load_pretrained_embeddings(model, tokenizer, path, freeze=False):
             embedding.weight[index] = torch.from_numpy(vector)
     embedding.weight.requires_grad = not freeze
     return len(found) / max(1, len(vocabulary))
+
+
+def stable_hash(text):
+    """gensim seeds each word's starting vector with this hash; Python's own `hash` changes from process to process."""
+    return zlib.crc32(text.encode("utf-8"))
+
+
+def train_word2vec_embeddings(model, tokenizer, token_ids, epochs, seed=42):
+    """Learn word2vec (CBOW, window 5) vectors on `token_ids` (the training split's encoded reviews) and copy them
+    into the model's embedding rows. One worker thread and a stable hash make it reproducible. Returns the share of
+    the non-special vocabulary that got a vector."""
+    embedding = model.get_input_embeddings()
+    sentences = [[str(token) for token in ids] for ids in token_ids]
+    vectors = Word2Vec(
+        sentences, vector_size=embedding.embedding_dim, window=5, min_count=1, sg=0, workers=1, epochs=epochs,
+        seed=seed, hashfxn=stable_hash,
+    ).wv
+    special = {tokenizer.pad_token_id, tokenizer.unk_token_id}
+    learned = [int(key) for key in vectors.index_to_key if int(key) not in special]
+    with torch.no_grad():
+        for index in learned:
+            embedding.weight[index] = torch.from_numpy(vectors[str(index)].copy())
+    return len(learned) / max(1, len(tokenizer) - len(special))

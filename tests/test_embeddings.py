@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from hf_lstm import LSTMForSequenceClassification
-from hf_lstm.embeddings import load_pretrained_embeddings
+from hf_lstm.embeddings import load_pretrained_embeddings, train_word2vec_embeddings
 
 from .conftest import tiny_config
 
@@ -39,3 +39,22 @@ def test_wrong_dimension_names_file_and_line(tokenizer, tmp_path):
     path.write_text("great 1 2 3\nfilm 1 2\n")
     with pytest.raises(ValueError, match=r"vectors.txt, line 2: 2 numbers, but embedding_dim is 3"):
         load_pretrained_embeddings(model_for(tokenizer), tokenizer, path)
+
+
+def test_word2vec_on_training_tokens_fills_the_embedding_reproducibly(tokenizer):
+    vocabulary = tokenizer.get_vocab()
+    reviews = ["a great film", "a great great film", "a bad film", "a bad boring film"] * 20
+    token_ids = [tokenizer(review)["input_ids"] for review in reviews]
+    rows = []
+    for _ in range(2):
+        torch.manual_seed(0)
+        model = model_for(tokenizer)
+        share = train_word2vec_embeddings(model, tokenizer, token_ids, epochs=2, seed=7)
+        rows.append(model.get_input_embeddings().weight.detach().clone())
+    assert torch.equal(rows[0], rows[1])  # same seed, same vectors
+    torch.manual_seed(0)
+    untouched = model_for(tokenizer).get_input_embeddings().weight.detach()
+    seen = {token for ids in token_ids for token in ids} - {tokenizer.unk_token_id}
+    changed = {i for i in range(len(vocabulary)) if not torch.equal(rows[0][i], untouched[i])}
+    assert len(seen) >= 4 and changed == seen
+    assert share == pytest.approx(len(changed) / (len(vocabulary) - 2)) and torch.all(rows[0][0] == 0)
