@@ -31,6 +31,10 @@ class LSTMConfig(PretrainedConfig):
         lstm_impl (`str`, *optional*, defaults to `"torch"`):
             `"torch"` runs the cells with `torch.nn.LSTM`/`GRU`/`RNN`; `"reference"` runs the LSTM gate by gate in plain
             PyTorch (slow, for reading; same weights and outputs). Only `cell_type="lstm"` has a reference version.
+        expected_value_loss_weight (`float`, *optional*, defaults to 0.0):
+            For classes that are ordered numbers (star ratings "1".."5" in `id2label`): add this weight times the
+            squared error between the expected value under the predicted probabilities and the true value to the
+            cross-entropy, so that a 1-star review predicted as 5 stars costs more than one predicted as 2.
         pad_token_id (`int`, *optional*, defaults to 0):
             Id of the `[PAD]` token; its embedding row stays zero.
     """
@@ -49,6 +53,7 @@ class LSTMConfig(PretrainedConfig):
         pooling="last",
         cell_type="lstm",
         lstm_impl="torch",
+        expected_value_loss_weight=0.0,
         pad_token_id=0,
         **kwargs,
     ):
@@ -62,4 +67,5 @@ class LSTMConfig(PretrainedConfig):
         self.pooling = pooling
         self.cell_type = cell_type
         self.lstm_impl = lstm_impl
+        self.expected_value_loss_weight = expected_value_loss_weight
         super().__init__(pad_token_id=pad_token_id, **kwargs)

@@ -205,8 +205,20 @@ class LSTMModel(LSTMPreTrainedModel):
         return torch.cat(pooled, dim=-1)  # (batch, output_size)
 
 
+def class_values(config):
+    """The number each class stands for ("1".."5" stars -> 1.0..5.0), for the expected-value loss."""
+    names = [str(config.id2label[i]) for i in range(config.num_labels)]
+    try:
+        return torch.tensor([float(name) for name in names])  # (num_labels,)
+    except ValueError:
+        raise ValueError(
+            f"expected_value_loss_weight needs classes that are numbers (like star ratings), got labels {names}"
+        ) from None
+
+
 class LSTMForSequenceClassification(LSTMPreTrainedModel):
-    """The encoder plus a linear head; cross-entropy for classification, MSE for regression."""
+    """The encoder plus a linear head; cross-entropy for classification (plus, for ordered numeric classes, an optional
+    expected-value squared error), MSE for regression."""
 
     def __init__(self, config):
         super().__init__(config)
@@ -214,6 +226,8 @@ class LSTMForSequenceClassification(LSTMPreTrainedModel):
         self.lstm = LSTMModel(config)
         self.dropout = nn.Dropout(config.dropout)
         self.classifier = nn.Linear(self.lstm.output_size, config.num_labels)
+        if config.expected_value_loss_weight:
+            self.register_buffer("class_values", class_values(config), persistent=False)
         self.post_init()
 
     def get_input_embeddings(self):
@@ -239,6 +253,11 @@ class LSTMForSequenceClassification(LSTMPreTrainedModel):
                 loss = MSELoss()(logits.squeeze(-1), labels.to(logits.dtype).view(-1))
             elif self.config.problem_type == "single_label_classification":
                 loss = CrossEntropyLoss()(logits.view(-1, self.num_labels), labels.view(-1))
+                if self.config.expected_value_loss_weight:
+                    values = self.class_values.to(logits.dtype)  # (num_labels,)
+                    expected = logits.softmax(dim=-1) @ values  # (batch,)
+                    error = MSELoss()(expected, values[labels.view(-1)])
+                    loss = loss + self.config.expected_value_loss_weight * error
             else:
                 loss = BCEWithLogitsLoss()(logits, labels.to(logits.dtype))
 

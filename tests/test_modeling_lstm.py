@@ -26,6 +26,24 @@ def test_regression_loss_is_mse():
     assert torch.allclose(output.loss, ((output.logits.squeeze(-1) - labels) ** 2).mean())
 
 
+def test_expected_value_loss_adds_squared_error_of_expected_rating():
+    stars = {i: str(i + 1) for i in range(5)}
+    config = tiny_config(num_labels=5, id2label=stars, expected_value_loss_weight=0.5)
+    model = LSTMForSequenceClassification(config).eval()
+    input_ids = torch.randint(2, 50, (4, 5))
+    labels = torch.tensor([0, 4, 2, 3])
+    output = model(input_ids, labels=labels)
+    cross_entropy = torch.nn.functional.cross_entropy(output.logits, labels)
+    expected = output.logits.softmax(-1) @ torch.arange(1.0, 6.0)
+    assert torch.allclose(output.loss, cross_entropy + 0.5 * ((expected - (labels + 1.0)) ** 2).mean())
+
+
+def test_expected_value_loss_needs_numeric_classes():
+    config = tiny_config(num_labels=2, id2label={0: "neg", 1: "pos"}, expected_value_loss_weight=1.0)
+    with pytest.raises(ValueError, match=r"numbers.*\['neg', 'pos'\]"):
+        LSTMForSequenceClassification(config)
+
+
 @pytest.mark.parametrize("cell_type", ["lstm", "gru", "rnn"])
 @pytest.mark.parametrize("bidirectional", [False, True])
 @pytest.mark.parametrize("pooling", ["last", "mean", "max", "mean_max"])
