@@ -7,7 +7,10 @@
    both over the same IMDB reviews, one text at a time for spaCy as the notebooks run it;
 2. training: real (non-pad) tokens/s of Trainer steps with the config's model, the pad share of the batches, and the
    LSTM's useful GFLOP/s divided by a large float32 matrix multiply's GFLOP/s measured in the same process;
-3. inference: reviews/s and accuracy of batched prediction on the test split, fp32 and int8 dynamic quantisation;
+   training runs as the config trains here (bf16 autocast where the hardware runs it fast) and, if that is bf16,
+   also in float32; the bf16 run is also compared with a bf16 matrix multiply;
+3. inference: reviews/s and accuracy of batched prediction on the test split, fp32, int8 dynamic quantisation and
+   bf16;
 4. peak resident memory of training and of inference.
 """
 
@@ -32,7 +35,7 @@ from transformers import (
 import hf_lstm  # noqa: F401
 from hf_lstm.data import load_raw_dataset, prepare_data
 from hf_lstm.prediction import load_classifier, predict
-from hf_lstm.training import build_model, parse_arguments
+from hf_lstm.training import build_model, fast_bf16_available, parse_arguments
 
 
 @dataclass
@@ -77,8 +80,8 @@ class CountingCollator(DataCollatorWithPadding):
         return batch
 
 
-def matmul_gflops(size=2048, repeats=10):
-    a, b = torch.randn(size, size), torch.randn(size, size)
+def matmul_gflops(size=2048, repeats=10, dtype=torch.float32):
+    a, b = torch.randn(size, size, dtype=dtype), torch.randn(size, size, dtype=dtype)
     a @ b
     started = time.perf_counter()
     for _ in range(repeats):
@@ -116,8 +119,11 @@ def benchmark_tokenizer(texts, tokenizer):
     }
 
 
-def benchmark_training(config_path, steps, output_dir):
-    model_args, data_args, training_args, _ = parse_arguments([config_path, "--output_dir", output_dir])
+def benchmark_training(config_path, steps, output_dir, bf16):
+    """Time `steps` Trainer steps of the config's model, with bf16 autocast or in float32."""
+    model_args, data_args, training_args, _ = parse_arguments(
+        [config_path, "--output_dir", output_dir, "--bf16", str(bf16)]
+    )
     splits, tokenizer, names = prepare_data(data_args)
     torch.manual_seed(0)
     model = build_model(model_args, tokenizer, names, data_args.task)
@@ -145,20 +151,17 @@ def benchmark_training(config_path, steps, output_dir):
     elapsed = time.perf_counter() - timings["start"]
     real, padded = collator.real - timings["real"], collator.padded - timings["padded"]
     lstm_gflops = real * lstm_flops_per_token(model.config) / elapsed / 1e9
-    matmul = matmul_gflops()
     return {
         "train_real_tokens_per_s": real / elapsed,
         "pad_share": 1 - real / padded,
         "train_lstm_gflops": lstm_gflops,
-        "matmul_gflops": matmul,
-        "train_flops_ratio": lstm_gflops / matmul,
         "train_peak_rss_mib": memory.peak_mib,
     }, splits
 
 
 def benchmark_inference(model_dir, texts, labels):
     results = {}
-    for name, quantize in (("fp32", None), ("int8", "int8")):
+    for name, quantize in (("fp32", None), ("int8", "int8"), ("bf16", "bf16")):
         classifier = load_classifier(model_dir, quantize=quantize, batch_size=64)
         predict(classifier, texts[:64])  # warm-up
         with PeakMemory() as memory:
@@ -169,9 +172,10 @@ def benchmark_inference(model_dir, texts, labels):
         accuracy = float(np.mean([label2id[p["label"]] == label for p, label in zip(predictions, labels)]))
         results.update({f"{name}_reviews_per_s": len(texts) / elapsed, f"{name}_accuracy": accuracy,
                         f"{name}_peak_rss_mib": memory.peak_mib})
-    results["int8_speedup"] = results["int8_reviews_per_s"] / results["fp32_reviews_per_s"]
-    results["int8_accuracy_drop"] = 100 * (results["fp32_accuracy"] - results["int8_accuracy"])
-    results["inference_peak_rss_mib"] = max(results["fp32_peak_rss_mib"], results["int8_peak_rss_mib"])
+    for name in ("int8", "bf16"):
+        results[f"{name}_speedup"] = results[f"{name}_reviews_per_s"] / results["fp32_reviews_per_s"]
+        results[f"{name}_accuracy_drop"] = 100 * (results["fp32_accuracy"] - results[f"{name}_accuracy"])
+    results["inference_peak_rss_mib"] = max(results[f"{name}_peak_rss_mib"] for name in ("fp32", "int8", "bf16"))
     return results
 
 
@@ -184,8 +188,20 @@ def main(argv=None):
         texts = texts[:: len(texts) // 2000]
     results = {"machine": f"{os.cpu_count()} CPU cores, torch {torch.__version__}, {torch.get_num_threads()} threads",
                "quick": args.quick}
-    training, splits = benchmark_training(args.config, 10 if args.quick else args.train_steps, "/tmp/hf_lstm_benchmark")
+    steps = 10 if args.quick else args.train_steps
+    # As the config trains here (bf16 autocast where the hardware runs it fast), and in float32 for comparison.
+    bf16 = fast_bf16_available()
+    training, splits = benchmark_training(args.config, steps, "/tmp/hf_lstm_benchmark", bf16)
+    results["train_bf16"] = bf16
     results.update(training)
+    results["matmul_gflops"] = matmul_gflops()
+    results["train_flops_ratio"] = results["train_lstm_gflops"] / results["matmul_gflops"]
+    if bf16:
+        results["bf16_matmul_gflops"] = matmul_gflops(dtype=torch.bfloat16)
+        results["train_flops_ratio_vs_bf16_matmul"] = results["train_lstm_gflops"] / results["bf16_matmul_gflops"]
+        fp32, _ = benchmark_training(args.config, steps, "/tmp/hf_lstm_benchmark", False)
+        results.update({f"fp32_{key}": value for key, value in fp32.items() if key != "pad_share"})
+        results["fp32_train_flops_ratio"] = results["fp32_train_lstm_gflops"] / results["matmul_gflops"]
     results.update(benchmark_tokenizer(texts, AutoTokenizer.from_pretrained(args.model)))
     test = splits["test"].shuffle(seed=0)
     test = test.select(range(min(500, len(test)))) if args.quick else test

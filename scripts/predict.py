@@ -23,7 +23,10 @@ class PredictArguments:
     hub_dir: str | None = field(default=None, metadata={"help": "Hub directory to take --model from."})
     file: str | None = field(default=None, metadata={"help": "A UTF-8 file with one text per line."})
     batch_size: int = field(default=64, metadata={"help": "Texts per forward pass."})
-    quantize: str | None = field(default=None, metadata={"help": "int8: dynamic int8 quantisation (faster on CPU)."})
+    quantize: str | None = field(
+        default=None,
+        metadata={"help": "int8: dynamic int8 quantisation (CPU) | bf16: bfloat16 (fast on GPUs and AMX CPUs)."},
+    )
 
 
 def main(argv=None):

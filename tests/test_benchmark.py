@@ -3,7 +3,8 @@ import subprocess
 import sys
 
 KEYS = ["tokenizer_speedup_vs_spacy", "pad_share", "train_flops_ratio", "int8_speedup", "int8_accuracy_drop",
-        "train_peak_rss_mib", "inference_peak_rss_mib", "train_real_tokens_per_s", "fp32_reviews_per_s"]
+        "train_peak_rss_mib", "inference_peak_rss_mib", "train_real_tokens_per_s", "fp32_reviews_per_s",
+        "bf16_speedup", "bf16_accuracy_drop", "matmul_gflops"]
 
 
 def test_quick_benchmark_writes_every_key(saved_model, tmp_path):
@@ -19,3 +20,5 @@ def test_quick_benchmark_writes_every_key(saved_model, tmp_path):
         assert isinstance(results[key], float) and results[key] == results[key], key  # a number, not NaN
     assert 0 <= results["pad_share"] < 1 and results["tokenizer_speedup_vs_spacy"] > 0
     assert "pad_share" in result.stdout  # the readable table
+    if results["train_bf16"]:  # bf16 training here: float32 training is measured beside it
+        assert isinstance(results["fp32_train_flops_ratio"], float) and results["bf16_matmul_gflops"] > 0

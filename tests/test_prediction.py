@@ -69,6 +69,17 @@ def test_int8_quantised_predictions_stay_close(saved_model):
         assert a["probabilities"]["pos"] == pytest.approx(b["probabilities"]["pos"], abs=0.02)
 
 
+def test_bf16_predictions_stay_close_and_bad_quantize_is_refused(saved_model):
+    texts = ["a great film", "awful, boring plot"]
+    fp32 = predict(load_classifier(str(saved_model)), texts)
+    bf16_classifier = load_classifier(str(saved_model), quantize="bf16")
+    assert bf16_classifier.model.classifier.weight.dtype == torch.bfloat16
+    for a, b in zip(fp32, predict(bf16_classifier, texts)):
+        assert a["probabilities"]["pos"] == pytest.approx(b["probabilities"]["pos"], abs=0.02)
+    with pytest.raises(ValueError, match="quantize must be one of.*'int4'"):
+        load_classifier(str(saved_model), quantize="int4")
+
+
 @pytest.mark.parametrize("text", ["great " * 200_000, "x" * 1_000_000])
 def test_a_million_character_review_is_truncated_in_bounded_time(saved_model, text):
     classifier = load_classifier(str(saved_model))
