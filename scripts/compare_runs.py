@@ -1,9 +1,11 @@
-"""Compare finished training runs: one PNG of their validation curves and a markdown table of their test results.
+"""Compare finished training runs: one PNG of their validation curves and a markdown table of their test results,
+ending with the mean, standard deviation and range of the test metric over the runs (e.g. the seeds of a config).
 
     python scripts/compare_runs.py outputs/imdb outputs/imdb_gru outputs/imdb_rnn --png docs/cells.png
 """
 
 import json
+import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,19 +25,25 @@ def main(argv=None):
     parser = HfArgumentParser(CompareArguments)
     parser.add_argument("runs", nargs="+", help="Output folders written by scripts/train.py.")
     args, positional = parser.parse_args_into_dataclasses(args=argv)
-    histories, rows = {}, []
+    histories, rows, tests = {}, [], []
     for run in map(Path, positional.runs):
         results = json.loads((run / "all_results.json").read_text())
         history = histories[run.name] = json.loads((run / "log_history.json").read_text())
         (train,) = [entry for entry in history if "train_runtime" in entry]
+        tests.append(results["test"][f"test_{args.metric}"])
         rows.append(
-            f"| `{run.name}` | {results['test'][f'test_{args.metric}']:.4f} | {results['best_validation']['value']:.4f}"
+            f"| `{run.name}` | {tests[-1]:.4f} | {results['best_validation']['value']:.4f}"
             f" | {results['wall_time_s'] / 60:.1f} min | {train['train_runtime'] / train['epoch'] / 60:.1f} min |"
         )
     Path(args.png).write_bytes(validation_curves_png(histories, args.metric, args.title))
     print(f"| run | test {args.metric} | best validation | wall time (all steps) | training time per epoch |")
     print("|---|---|---|---|---|")
     print("\n".join(rows))
+    if len(tests) > 1:
+        print(
+            f"\ntest {args.metric} over {len(tests)} runs: mean {statistics.mean(tests):.4f}, standard deviation "
+            f"{statistics.stdev(tests):.4f}, range {min(tests):.4f}-{max(tests):.4f}"
+        )
 
 
 if __name__ == "__main__":
