@@ -185,8 +185,8 @@ def save_final_model(trainer, output_dir, extra_files):
         raise SystemExit(f"saving the trained model failed: {error}; {output_dir} is unchanged") from error
     old = None
     if output_dir.exists():
-        for entry in output_dir.iterdir():
-            if entry.name.startswith("checkpoint-") or entry.name in ("all_results.json", "train_results.json"):
+        for entry in output_dir.iterdir():  # this run's checkpoints (an earlier run's were removed at its start)
+            if entry.name.startswith("checkpoint-"):
                 entry.rename(staging / entry.name)
         old = output_dir.with_name(f"{output_dir.name}.old-{os.getpid()}")
         output_dir.rename(old)

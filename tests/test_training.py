@@ -78,6 +78,18 @@ def test_existing_trained_model_is_not_overwritten(tmp_path):
     assert (output_dir / "model.safetensors").read_bytes() == b"precious"
 
 
+def test_overwriting_replaces_every_result_file_of_the_old_run(tmp_path):
+    output_dir = tmp_path / "model"
+    output_dir.mkdir()
+    for name in ("model.safetensors", "all_results.json", "test_results.json", "log_history.json"):
+        (output_dir / name).write_text('{"old": true}')
+    _, metrics = run(TINY + ["--output_dir", str(output_dir), "--cache_dir", str(tmp_path / "cache"),
+                             "--overwrite_output_dir", "true"])
+    assert json.loads((output_dir / "all_results.json").read_text())["test"] == metrics
+    assert json.loads((output_dir / "test_results.json").read_text()) == metrics
+    assert "old" not in json.loads((output_dir / "log_history.json").read_text())
+
+
 def free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
