@@ -22,3 +22,17 @@ def test_quick_benchmark_writes_every_key(saved_model, tmp_path):
     assert "pad_share" in result.stdout  # the readable table
     if results["train_bf16"]:  # bf16 training here: float32 training is measured beside it
         assert isinstance(results["fp32_train_flops_ratio"], float) and results["bf16_matmul_gflops"] > 0
+
+
+def test_tokenizer_benchmark_without_spacy_reports_no_ratio(saved_model, monkeypatch, capsys):
+    import importlib.util
+
+    from transformers import AutoTokenizer
+
+    spec = importlib.util.spec_from_file_location("benchmark", "scripts/benchmark.py")
+    benchmark = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(benchmark)
+    monkeypatch.setitem(sys.modules, "spacy", None)  # `import spacy` now raises ImportError
+    results = benchmark.benchmark_tokenizer(["a good film", "a bad one"], AutoTokenizer.from_pretrained(saved_model))
+    assert results["tokenizer_speedup_vs_spacy"] is None and results["tokenizer_reviews_per_s"] > 0
+    assert "spaCy is not installed" in capsys.readouterr().out
