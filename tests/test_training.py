@@ -84,10 +84,17 @@ def test_overwriting_replaces_every_result_file_of_the_old_run(tmp_path):
     for name in ("model.safetensors", "all_results.json", "test_results.json", "log_history.json"):
         (output_dir / name).write_text('{"old": true}')
     _, metrics = run(TINY + ["--output_dir", str(output_dir), "--cache_dir", str(tmp_path / "cache"),
-                             "--overwrite_output_dir", "true"])
-    assert json.loads((output_dir / "all_results.json").read_text())["test"] == metrics
+                             "--overwrite_output_dir", "true", "--word2vec_epochs", "1"])
+    results = json.loads((output_dir / "all_results.json").read_text())
+    assert results["test"] == metrics and 0.5 < results["word2vec_vocabulary_share"] <= 1.0
     assert json.loads((output_dir / "test_results.json").read_text()) == metrics
     assert "old" not in json.loads((output_dir / "log_history.json").read_text())
+
+
+def test_pretrained_vectors_and_word2vec_together_are_refused(tmp_path):
+    with pytest.raises(SystemExit, match="either --pretrained_vectors or --word2vec_epochs"):
+        run(TINY + ["--output_dir", str(tmp_path / "m"), "--pretrained_vectors", "v.txt", "--word2vec_epochs", "2"])
+    assert not (tmp_path / "m").exists()
 
 
 def free_port():
