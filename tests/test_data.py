@@ -1,7 +1,10 @@
 import pytest
 
 from hf_lstm.arguments import DataArguments
-from hf_lstm.data import DataError, make_splits, load_raw_dataset, prepare_data, truncate
+from datasets import Dataset, DatasetDict
+
+from hf_lstm.data import DataError, make_splits, load_raw_dataset, prepare_data, tokenize_splits, truncate
+from hf_lstm.tokenization import train_tokenizer
 
 CLOTHING = "data/clothing-reviews/Womens Clothing E-Commerce Reviews.csv"
 
@@ -60,6 +63,15 @@ def test_truncation_keeps_head_and_tail():
     assert truncate(ids, 4, "head") == [0, 1, 2, 3]
     assert truncate(ids, 5, "head_tail") == [0, 1, 7, 8, 9]
     assert truncate(ids[:3], 5, "head_tail") == [0, 1, 2]
+
+
+def test_prepared_ids_are_those_the_tokenizer_gives_at_prediction_time():
+    texts = ["A fine film.<br />Really, truly fine!", "Bad... very BAD; unseenword", ""]
+    tokenizer = train_tokenizer([texts[:2]], min_frequency=1)
+    splits = DatasetDict({"train": Dataset.from_dict({"text": texts, "labels": [1, 0, 0]})})
+    prepared = tokenize_splits(splits, tokenizer, max_length=50, truncation="head")["train"]
+    assert prepared["input_ids"] == tokenizer(texts, add_special_tokens=False)["input_ids"]
+    assert prepared["length"] == [9, 6, 0]
 
 
 def test_prepared_data_is_cached_and_reused(tmp_path):
