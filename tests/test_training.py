@@ -1,4 +1,5 @@
 import errno
+import glob
 import json
 import shutil
 import signal
@@ -35,6 +36,13 @@ def test_bf16_defaults_to_on_only_where_it_is_fast_and_can_be_turned_off(monkeyp
     assert parse_arguments(["configs/tiny.yaml"])[2].bf16 is fast
     assert parse_arguments(["configs/tiny.yaml"])[2].mixed_precision == ("bf16" if fast else "no")
     assert parse_arguments(["configs/tiny.yaml", "--bf16", "false"])[2].bf16 is False
+
+
+@pytest.mark.parametrize("path", sorted(glob.glob("configs/**/*.yaml", recursive=True)))
+def test_every_shipped_config_parses_and_names_its_own_output_folder(path):
+    model_args, data_args, training_args, _ = parse_arguments([path])
+    name = os.path.splitext(os.path.basename(path))[0]
+    assert training_args.output_dir.endswith(name) and os.path.exists(data_args.dataset_name)
 
 
 def test_unknown_config_field_is_refused(tmp_path):
