@@ -1,8 +1,7 @@
 import pytest
-
-from hf_lstm.arguments import DataArguments
 from datasets import Dataset, DatasetDict
 
+from hf_lstm.arguments import DataArguments
 from hf_lstm.data import DataError, make_splits, load_raw_dataset, prepare_data, tokenize_splits, truncate
 from hf_lstm.tokenization import train_tokenizer
 
