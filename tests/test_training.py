@@ -40,7 +40,7 @@ def test_bf16_defaults_to_on_only_where_it_is_fast_and_can_be_turned_off(monkeyp
 
 @pytest.mark.parametrize("path", sorted(glob.glob("configs/**/*.yaml", recursive=True)))
 def test_every_shipped_config_parses_and_names_its_own_output_folder(path):
-    model_args, data_args, training_args, _ = parse_arguments([path])
+    _, data_args, training_args, _ = parse_arguments([path])
     name = os.path.splitext(os.path.basename(path))[0]
     assert training_args.output_dir.endswith(name) and os.path.exists(data_args.dataset_name)
 
