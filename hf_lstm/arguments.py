@@ -37,6 +37,13 @@ class ModelArguments:
         },
     )
     freeze_embeddings: bool = field(default=False, metadata={"help": "Keep the pretrained embedding fixed."})
+    head_bias_from_labels: bool = field(
+        default=False,
+        metadata={
+            "help": "Start the head's bias at the training labels' prior: their mean for regression, the log of the "
+            "class shares for classification (a zero bias starts a 1-5 star regression at 0 stars)."
+        },
+    )
 
 
 @dataclass

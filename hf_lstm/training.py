@@ -164,6 +164,22 @@ def build_model(model_args, tokenizer, label_names, task):
     return LSTMForSequenceClassification(config)
 
 
+@torch.no_grad()
+def init_head_bias_from_labels(model, labels, task):
+    """Set the head's bias to the labels' prior: their mean (regression) or the log class shares (classification).
+
+    With the bias at zero, a regression head must first climb to the labels' mean; the network then carries that
+    offset in weights on pooled features whose size differs between training (dropout) and evaluation, which biases
+    its predictions. Starting from the prior leaves the network only the deviations from it to learn."""
+    labels = torch.tensor(list(labels))  # (num_reviews,)
+    bias = model.classifier.bias
+    if task == "regression":
+        bias.fill_(labels.double().mean().item())
+    else:
+        counts = torch.bincount(labels.long(), minlength=bias.numel()).double()  # (num_labels,)
+        bias.copy_((counts.clamp(min=1) / counts.sum()).log().to(bias.dtype))
+
+
 def save_final_model(trainer, output_dir, extra_files):
     """Write the trained model beside `output_dir`, then swap it in: a reader never sees a half-written model.
 
@@ -227,6 +243,8 @@ def run(argv=None):
         splits, tokenizer, label_names = prepare_data(data_args)
     set_seed(training_args.seed)
     model = build_model(model_args, tokenizer, label_names, data_args.task)
+    if model_args.head_bias_from_labels:
+        init_head_bias_from_labels(model, splits["train"]["labels"], data_args.task)
     vectors_found = None
     if model_args.pretrained_vectors:
         vectors_found = load_pretrained_embeddings(

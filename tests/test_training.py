@@ -1,6 +1,7 @@
 import errno
 import glob
 import json
+import math
 import shutil
 import signal
 import time
@@ -15,8 +16,10 @@ import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 import hf_lstm  # noqa: F401  (registers the Auto classes)
-from hf_lstm import training
-from hf_lstm.training import parse_arguments, run, save_final_model
+from hf_lstm import LSTMForSequenceClassification, training
+from hf_lstm.training import init_head_bias_from_labels, parse_arguments, run, save_final_model
+
+from .conftest import tiny_config
 
 TINY = ["configs/tiny.yaml", "--num_train_epochs", "1", "--save_total_limit", "1"]
 
@@ -43,6 +46,16 @@ def test_every_shipped_config_parses_and_names_its_own_output_folder(path):
     _, data_args, training_args, _ = parse_arguments([path])
     name = os.path.splitext(os.path.basename(path))[0]
     assert training_args.output_dir.endswith(name) and os.path.exists(data_args.dataset_name)
+
+
+def test_head_bias_starts_at_the_label_mean_or_the_log_class_shares():
+    regression = LSTMForSequenceClassification(tiny_config(num_labels=1, problem_type="regression"))
+    init_head_bias_from_labels(regression, [5.0, 4.0, 4.0, 3.0, 5.0], "regression")
+    assert regression.classifier.bias.tolist() == pytest.approx([4.2])
+    ratings = LSTMForSequenceClassification(tiny_config(num_labels=3))
+    init_head_bias_from_labels(ratings, [2, 2, 2, 0], "classification")  # class 1 never seen: counted as once
+    assert ratings.classifier.bias.tolist() == pytest.approx([math.log(1 / 4), math.log(1 / 4), math.log(3 / 4)])
+    assert ratings.classifier.bias.softmax(-1)[2] > 0.5
 
 
 def test_unknown_config_field_is_refused(tmp_path):
