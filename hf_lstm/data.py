@@ -196,7 +196,7 @@ def tokenize_splits(splits, tokenizer, max_length, truncation):
         raise DataError(f"truncation must be 'head' or 'head_tail', got {truncation!r}")
 
     def encode(batch):
-        encodings = tokenizer.backend_tokenizer.encode_batch_fast(batch["text"], add_special_tokens=False)
+        encodings = tokenizer.backend_tokenizer.encode_batch(batch["text"], add_special_tokens=False)
         input_ids = [truncate(encoding.ids, max_length, truncation) for encoding in encodings]
         return {"input_ids": input_ids, "length": [len(ids) for ids in input_ids]}
 
