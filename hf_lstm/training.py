@@ -176,8 +176,8 @@ def init_head_bias_from_labels(model, labels, task):
     if task == "regression":
         bias.fill_(labels.double().mean().item())
     else:
-        counts = torch.bincount(labels.long(), minlength=bias.numel()).double()  # (num_labels,)
-        bias.copy_((counts.clamp(min=1) / counts.sum()).log().to(bias.dtype))
+        counts = torch.bincount(labels.long(), minlength=bias.numel()).double().clamp(min=1)  # (num_labels,)
+        bias.copy_((counts / counts.sum()).log().to(bias.dtype))  # a class never seen counts as seen once
 
 
 def save_final_model(trainer, output_dir, extra_files):

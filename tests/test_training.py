@@ -54,8 +54,8 @@ def test_head_bias_starts_at_the_label_mean_or_the_log_class_shares():
     assert regression.classifier.bias.tolist() == pytest.approx([4.2])
     ratings = LSTMForSequenceClassification(tiny_config(num_labels=3))
     init_head_bias_from_labels(ratings, [2, 2, 2, 0], "classification")  # class 1 never seen: counted as once
-    assert ratings.classifier.bias.tolist() == pytest.approx([math.log(1 / 4), math.log(1 / 4), math.log(3 / 4)])
-    assert ratings.classifier.bias.softmax(-1)[2] > 0.5
+    assert ratings.classifier.bias.tolist() == pytest.approx([math.log(1 / 5), math.log(1 / 5), math.log(3 / 5)])
+    assert ratings.classifier.bias.softmax(-1).tolist() == pytest.approx([0.2, 0.2, 0.6])
 
 
 def test_unknown_config_field_is_refused(tmp_path):
@@ -99,13 +99,18 @@ def test_existing_trained_model_is_not_overwritten(tmp_path):
     assert (output_dir / "model.safetensors").read_bytes() == b"precious"
 
 
-def test_overwriting_replaces_every_result_file_of_the_old_run(tmp_path):
+def test_overwriting_replaces_every_result_file_of_the_old_run(tmp_path, monkeypatch):
+    calls = []
+    original = training.init_head_bias_from_labels
+    monkeypatch.setattr(training, "init_head_bias_from_labels", lambda *args: calls.append(args) or original(*args))
     output_dir = tmp_path / "model"
     output_dir.mkdir()
     for name in ("model.safetensors", "all_results.json", "test_results.json", "log_history.json"):
         (output_dir / name).write_text('{"old": true}')
     _, metrics = run(TINY + ["--output_dir", str(output_dir), "--cache_dir", str(tmp_path / "cache"),
-                             "--overwrite_output_dir", "true", "--word2vec_epochs", "1"])
+                             "--overwrite_output_dir", "true", "--word2vec_epochs", "1", "--head_bias_from_labels", "true"])
+    (model, labels, task), = calls  # the bias start is wired in, with the training split's labels
+    assert len(labels) == 320 and task == "classification"
     results = json.loads((output_dir / "all_results.json").read_text())
     assert results["test"] == metrics and 0.5 < results["word2vec_vocabulary_share"] <= 1.0
     assert json.loads((output_dir / "test_results.json").read_text()) == metrics
