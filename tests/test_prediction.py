@@ -46,6 +46,29 @@ def test_predict_gives_every_class_probability_and_rejects_bad_input(saved_model
         predict(classifier, ["fine", None])
 
 
+class RecordingClassifier:
+    """A pipeline stand-in that records the texts it is given, in order."""
+
+    def __init__(self, classifier):
+        self.classifier, self.model, self.fed = classifier, classifier.model, []
+
+    def __call__(self, texts, **kwargs):
+        self.fed.append(list(texts))
+        return self.classifier(texts, **kwargs)
+
+
+def test_predict_feeds_the_pipeline_shortest_first_and_answers_in_the_given_order(saved_model):
+    texts = ["a great film, " * 40, "bad", "dull and long " * 10, "fine film", ""]
+    recording = RecordingClassifier(load_classifier(str(saved_model), batch_size=2))
+    results = predict(recording, texts)
+    assert recording.fed == [["", "bad", "fine film", "dull and long " * 10, "a great film, " * 40]]
+    one_at_a_time = load_classifier(str(saved_model), batch_size=1)
+    for text, result in zip(texts, results):
+        (alone,) = predict(one_at_a_time, [text])
+        assert result["label"] == alone["label"]
+        assert result["probabilities"]["pos"] == pytest.approx(alone["probabilities"]["pos"], abs=1e-6)
+
+
 def test_predict_script_reads_arguments_stdin_and_hub_revisions(saved_model, tmp_path):
     hub = tmp_path / "hub"
     push(saved_model, "team/sentiment", hub, tag="v1")
