@@ -13,6 +13,10 @@ class ModelArguments:
     bidirectional: bool = field(default=False, metadata={"help": "Also read each review right to left."})
     dropout: float = field(default=0.0, metadata={"help": "Dropout between layers and before the classifier."})
     embedding_dropout: float = field(default=0.0, metadata={"help": "Dropout on the word embeddings."})
+    recurrent_dropout: float = field(
+        default=0.0,
+        metadata={"help": "Dropout on the hidden-to-hidden weights in training (DropConnect, one mask per batch)."},
+    )
     pooling: str = field(default="last", metadata={"help": "last | mean | max | mean_max."})
     cell_type: str = field(default="lstm", metadata={"help": "lstm | gru | rnn (tanh)."})
     lstm_impl: str = field(

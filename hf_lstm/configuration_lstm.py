@@ -23,6 +23,9 @@ class LSTMConfig(PretrainedConfig):
             Dropout between stacked layers and on the pooled vector before the classifier.
         embedding_dropout (`float`, *optional*, defaults to 0.0):
             Dropout on the word embeddings.
+        recurrent_dropout (`float`, *optional*, defaults to 0.0):
+            Dropout on the hidden-to-hidden weights of every cell during training (DropConnect, as in AWD-LSTM): one
+            mask per batch, so every time step sees the same dropped weights. Evaluation uses all the weights.
         pooling (`str`, *optional*, defaults to `"last"`):
             How a review's outputs become one vector: `"last"` (final state of each direction), `"mean"`, `"max"` or
             `"mean_max"` (both, concatenated); padding never takes part.
@@ -50,6 +53,7 @@ class LSTMConfig(PretrainedConfig):
         bidirectional=False,
         dropout=0.0,
         embedding_dropout=0.0,
+        recurrent_dropout=0.0,
         pooling="last",
         cell_type="lstm",
         lstm_impl="torch",
@@ -64,6 +68,7 @@ class LSTMConfig(PretrainedConfig):
         self.bidirectional = bidirectional
         self.dropout = dropout
         self.embedding_dropout = embedding_dropout
+        self.recurrent_dropout = recurrent_dropout
         self.pooling = pooling
         self.cell_type = cell_type
         self.lstm_impl = lstm_impl

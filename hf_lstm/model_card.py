@@ -49,7 +49,7 @@ def describe_architecture(config):
     return (
         f"{config.num_layers}-layer {direction}{config.cell_type.upper()} (embedding {config.embedding_dim}, hidden "
         f"{config.hidden_size}, {config.pooling} pooling, dropout {config.dropout}, "
-        f"embedding dropout {config.embedding_dropout})"
+        f"embedding dropout {config.embedding_dropout}, recurrent dropout {config.recurrent_dropout})"
     )
 
 

@@ -98,14 +98,26 @@ class LSTMLayer(nn.Module):
             make_cell = lambda: CELL_TYPES[config.cell_type](input_size, config.hidden_size, batch_first=True)  # noqa: E731
         self.forward_cell = make_cell()
         self.backward_cell = make_cell() if config.bidirectional else None
+        self.recurrent_dropout = config.recurrent_dropout
 
     def forward(self, inputs, lengths):
-        output = self.forward_cell(inputs)[0]  # (batch, time, hidden)
+        output = self.run_cell(self.forward_cell, inputs)  # (batch, time, hidden)
         if self.backward_cell is None:
             return output
         backward_input = reverse_within_length(inputs, lengths)  # (batch, time, input)
-        backward_output = reverse_within_length(self.backward_cell(backward_input)[0], lengths)  # (batch, time, hidden)
+        backward_output = reverse_within_length(self.run_cell(self.backward_cell, backward_input), lengths)
         return torch.cat([output, backward_output], dim=-1)  # (batch, time, 2 * hidden)
+
+    def run_cell(self, cell, inputs):
+        """The cell's outputs; in training with `recurrent_dropout`, with its hidden-to-hidden weights dropped out.
+
+        The weights are dropped once per call (one mask per batch, shared by all time steps and reviews, so padding
+        still changes nothing) and passed in with `functional_call`: the parameters and their names stay as they are.
+        """
+        if not (self.training and self.recurrent_dropout > 0):
+            return cell(inputs)[0]
+        weight = nn.functional.dropout(cell.weight_hh_l0, self.recurrent_dropout)  # (gates * hidden, hidden)
+        return torch.func.functional_call(cell, {"weight_hh_l0": weight}, (inputs,))[0]  # (batch, time, hidden)
 
 
 class LSTMPreTrainedModel(PreTrainedModel):
@@ -144,6 +156,8 @@ class LSTMModel(LSTMPreTrainedModel):
             raise ValueError(f"pooling must be one of {POOLINGS}, got {config.pooling!r}")
         if config.lstm_impl not in LSTM_IMPLS:
             raise ValueError(f"lstm_impl must be one of {LSTM_IMPLS}, got {config.lstm_impl!r}")
+        if not 0 <= config.recurrent_dropout < 1:
+            raise ValueError(f"recurrent_dropout must be in [0, 1), got {config.recurrent_dropout!r}")
         if config.lstm_impl == "reference" and config.cell_type != "lstm":
             raise ValueError(f"lstm_impl='reference' exists for cell_type='lstm' only, got {config.cell_type!r}")
         self.embeddings = nn.Embedding(config.vocab_size, config.embedding_dim, padding_idx=config.pad_token_id)

@@ -86,6 +86,8 @@ def test_bad_config_values_are_refused():
         LSTMModel(tiny_config(cell_type="transformer"))
     with pytest.raises(ValueError, match="reference"):
         LSTMModel(tiny_config(cell_type="gru", lstm_impl="reference"))
+    with pytest.raises(ValueError, match="recurrent_dropout must be in"):
+        LSTMModel(tiny_config(recurrent_dropout=1.0))
 
 
 def test_reference_lstm_equals_torch_lstm_outputs_and_gradients():
@@ -127,3 +129,28 @@ def test_forget_gate_bias_starts_at_one():
     model = LSTMForSequenceClassification(tiny_config())
     bias = model.lstm.layers[0].forward_cell.bias_ih_l0
     assert torch.all(bias[6:12] == 1.0)
+
+
+@pytest.mark.parametrize("cell_type", ["lstm", "gru"])
+def test_recurrent_dropout_drops_hidden_to_hidden_weights_in_training_only(cell_type):
+    torch.manual_seed(0)
+    model = LSTMForSequenceClassification(tiny_config(cell_type=cell_type, pooling="mean", recurrent_dropout=0.5))
+    plain = LSTMForSequenceClassification(tiny_config(cell_type=cell_type, pooling="mean"))
+    plain.load_state_dict(model.state_dict())
+    assert model.state_dict().keys() == plain.state_dict().keys()  # saved weights keep their names
+    input_ids = torch.randint(2, 50, (3, 7))
+    # Evaluation: all the weights, as without recurrent dropout.
+    assert torch.equal(model.eval()(input_ids).logits, plain.eval()(input_ids).logits)
+    # Training: the same as a model whose hidden-to-hidden weights are the dropped-out ones (same random draw).
+    torch.manual_seed(1)
+    trained = model.train()(input_ids, labels=torch.tensor([0, 1, 1]))
+    torch.manual_seed(1)
+    cell = plain.lstm.layers[0].forward_cell
+    dropped = torch.nn.functional.dropout(cell.weight_hh_l0.detach(), 0.5)
+    assert (dropped == 0).any() and (dropped != 0).any()
+    with torch.no_grad():
+        cell.weight_hh_l0.copy_(dropped)
+    assert torch.allclose(trained.logits, plain.train()(input_ids).logits, atol=1e-6)
+    trained.loss.backward()
+    weight = model.lstm.layers[0].forward_cell.weight_hh_l0
+    assert isinstance(weight, torch.nn.Parameter) and weight.grad is not None and weight.grad.abs().sum() > 0
