@@ -9,8 +9,8 @@
    LSTM's useful GFLOP/s divided by a large float32 matrix multiply's GFLOP/s measured in the same process;
    training runs as the config trains here (bf16 autocast where the hardware runs it fast) and, if that is bf16,
    also in float32; the bf16 run is also compared with a bf16 matrix multiply;
-3. inference: reviews/s and accuracy of batched prediction on the test split, fp32, int8 dynamic quantisation and
-   bf16;
+3. inference: reviews/s and accuracy of batched prediction (`hf_lstm.prediction.predict`: the pipeline, fed the
+   shortest reviews first) on the test split, fp32, int8 dynamic quantisation and bf16;
 4. peak resident memory of training and of inference (and peak GPU memory on a GPU).
 
 The same command runs on a GPU machine: training and the fp32/bf16 inference run on the GPU (cuDNN LSTM), the
