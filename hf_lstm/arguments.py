@@ -40,6 +40,10 @@ class ModelArguments:
             "this many epochs and start the embedding from them (0: off; not with pretrained_vectors)."
         },
     )
+    word2vec_skipgram: bool = field(
+        default=False,
+        metadata={"help": "Learn the word2vec vectors with skip-gram instead of CBOW (slower; often better for rare words)."},
+    )
     freeze_embeddings: bool = field(default=False, metadata={"help": "Keep the pretrained embedding fixed."})
     head_bias_from_labels: bool = field(
         default=False,

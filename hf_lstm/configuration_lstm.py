@@ -27,8 +27,9 @@ class LSTMConfig(PretrainedConfig):
             Dropout on the hidden-to-hidden weights of every cell during training (DropConnect, as in AWD-LSTM): one
             mask per batch, so every time step sees the same dropped weights. Evaluation uses all the weights.
         pooling (`str`, *optional*, defaults to `"last"`):
-            How a review's outputs become one vector: `"last"` (final state of each direction), `"mean"`, `"max"` or
-            `"mean_max"` (both, concatenated); padding never takes part.
+            How a review's outputs become one vector: `"last"` (final state of each direction), `"mean"`, `"max"`,
+            `"mean_max"` (both, concatenated) or `"last_mean_max"` (all three, ULMFiT's concat pooling); padding never
+            takes part.
         cell_type (`str`, *optional*, defaults to `"lstm"`):
             Recurrent cell: `"lstm"`, `"gru"` or `"rnn"` (tanh).
         lstm_impl (`str`, *optional*, defaults to `"torch"`):

@@ -53,14 +53,14 @@ def stable_hash(text):
     return zlib.crc32(text.encode("utf-8"))
 
 
-def train_word2vec_embeddings(model, tokenizer, token_ids, epochs, seed=42):
-    """Learn word2vec (CBOW, window 5) vectors on `token_ids` (the training split's encoded reviews) and copy them
-    into the model's embedding rows. One worker thread and a stable hash make it reproducible. Returns the share of
-    the non-special vocabulary that got a vector."""
+def train_word2vec_embeddings(model, tokenizer, token_ids, epochs, seed=42, skipgram=False):
+    """Learn word2vec (CBOW, or skip-gram with `skipgram`; window 5) vectors on `token_ids` (the training split's
+    encoded reviews) and copy them into the model's embedding rows. One worker thread and a stable hash make it
+    reproducible. Returns the share of the non-special vocabulary that got a vector."""
     embedding = model.get_input_embeddings()
     sentences = [[str(token) for token in ids] for ids in token_ids]
     vectors = Word2Vec(
-        sentences, vector_size=embedding.embedding_dim, window=5, min_count=1, sg=0, workers=1, epochs=epochs,
+        sentences, vector_size=embedding.embedding_dim, window=5, min_count=1, sg=int(skipgram), workers=1, epochs=epochs,
         seed=seed, hashfxn=stable_hash,
     ).wv
     special = {tokenizer.pad_token_id, tokenizer.unk_token_id}

@@ -20,7 +20,7 @@ from transformers.modeling_outputs import BaseModelOutputWithPooling, SequenceCl
 from .configuration_lstm import LSTMConfig
 
 CELL_TYPES = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
-POOLINGS = ("last", "mean", "max", "mean_max")
+POOLINGS = ("last", "mean", "max", "mean_max", "last_mean_max")
 LSTM_IMPLS = ("torch", "reference")
 
 
@@ -168,7 +168,7 @@ class LSTMModel(LSTMPreTrainedModel):
             for i in range(config.num_layers)
         )
         self.layer_dropout = nn.Dropout(config.dropout)
-        self.output_size = directions * config.hidden_size * (2 if config.pooling == "mean_max" else 1)
+        self.output_size = directions * config.hidden_size * len(config.pooling.split("_"))
         self.post_init()
 
     def get_input_embeddings(self):
@@ -201,20 +201,20 @@ class LSTMModel(LSTMPreTrainedModel):
         return BaseModelOutputWithPooling(last_hidden_state=hidden, pooler_output=pooled)
 
     def pool(self, hidden, lengths, mask):
-        pooling = self.config.pooling
-        if pooling == "last":
+        parts = self.config.pooling.split("_")  # e.g. "last_mean_max" -> concatenation of the three, in that order
+        pooled = []
+        if "last" in parts:
             size = self.config.hidden_size
             index = (lengths - 1).view(-1, 1, 1).expand(-1, 1, size)  # (batch, 1, hidden)
             last = hidden[..., :size].gather(1, index).squeeze(1)  # (batch, hidden)
-            if not self.config.bidirectional:
-                return last
-            return torch.cat([last, hidden[:, 0, size:]], dim=-1)  # backward direction ends at position 0
+            pooled.append(last)
+            if self.config.bidirectional:
+                pooled.append(hidden[:, 0, size:])  # (batch, hidden): the backward direction ends at position 0
         mask = mask.unsqueeze(-1)  # (batch, time, 1)
-        pooled = []
-        if pooling in ("mean", "mean_max"):
+        if "mean" in parts:
             total = hidden.masked_fill(~mask, 0.0).sum(dim=1)  # (batch, features)
             pooled.append(total / lengths.unsqueeze(1).to(hidden.dtype))
-        if pooling in ("max", "mean_max"):
+        if "max" in parts:
             pooled.append(hidden.masked_fill(~mask, float("-inf")).amax(dim=1))  # (batch, features)
         return torch.cat(pooled, dim=-1)  # (batch, output_size)
 

@@ -254,7 +254,12 @@ def run(argv=None):
     word2vec_share = None
     if model_args.word2vec_epochs:
         word2vec_share = train_word2vec_embeddings(
-            model, tokenizer, splits["train"]["input_ids"], model_args.word2vec_epochs, seed=training_args.seed
+            model,
+            tokenizer,
+            splits["train"]["input_ids"],
+            model_args.word2vec_epochs,
+            seed=training_args.seed,
+            skipgram=model_args.word2vec_skipgram,
         )
         print(f"word2vec on the training split: vectors learned for {word2vec_share:.1%} of the vocabulary")
 

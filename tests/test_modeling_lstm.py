@@ -46,7 +46,7 @@ def test_expected_value_loss_needs_numeric_classes():
 
 @pytest.mark.parametrize("cell_type", ["lstm", "gru", "rnn"])
 @pytest.mark.parametrize("bidirectional", [False, True])
-@pytest.mark.parametrize("pooling", ["last", "mean", "max", "mean_max"])
+@pytest.mark.parametrize("pooling", ["last", "mean", "max", "mean_max", "last_mean_max"])
 def test_padding_does_not_change_logits(cell_type, bidirectional, pooling):
     torch.manual_seed(0)
     config = tiny_config(cell_type=cell_type, bidirectional=bidirectional, pooling=pooling, num_layers=2)
@@ -59,6 +59,23 @@ def test_padding_does_not_change_logits(cell_type, bidirectional, pooling):
     batch[1:], mask[1:] = torch.randint(2, 50, (2, 11)), 1
     in_batch = model(batch, attention_mask=mask).logits[0:1]
     assert torch.allclose(alone, in_batch, atol=1e-5)
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_last_mean_max_pooling_concatenates_last_then_mean_max(bidirectional):
+    torch.manual_seed(0)
+    encoder = LSTMModel(tiny_config(bidirectional=bidirectional, pooling="last_mean_max")).eval()
+    input_ids = torch.randint(2, 50, (2, 6))
+    mask = torch.ones_like(input_ids)
+    mask[1, 4:] = 0
+    pooled = encoder(input_ids, attention_mask=mask).pooler_output
+    parts = []
+    for pooling in ("last", "mean_max"):
+        encoder.config.pooling = pooling
+        parts.append(encoder(input_ids, attention_mask=mask).pooler_output)
+    features = (2 if bidirectional else 1) * encoder.config.hidden_size
+    assert pooled.shape == (2, 3 * features) and encoder.output_size == 3 * features
+    assert torch.allclose(pooled, torch.cat(parts, dim=-1))
 
 
 def test_reverse_within_length_keeps_padding_in_place():
