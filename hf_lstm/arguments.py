@@ -17,7 +17,7 @@ class ModelArguments:
         default=0.0,
         metadata={"help": "Dropout on the hidden-to-hidden weights in training (DropConnect, one mask per batch)."},
     )
-    pooling: str = field(default="last", metadata={"help": "last | mean | max | mean_max."})
+    pooling: str = field(default="last", metadata={"help": "last | mean | max | mean_max | last_mean_max."})
     cell_type: str = field(default="lstm", metadata={"help": "lstm | gru | rnn (tanh)."})
     lstm_impl: str = field(
         default="torch", metadata={"help": "torch (fast) | reference (the gate-level LSTM, slow, for reading)."}
@@ -104,7 +104,7 @@ class DataArguments:
 
 @dataclass
 class RunArguments:
-    """What happens around training: the output folder's safety, resuming, early stopping."""
+    """What happens around training: the output folder's safety, resuming, early stopping, checkpoint averaging."""
 
     overwrite_output_dir: bool = field(
         default=False,
@@ -120,4 +120,11 @@ class RunArguments:
     )
     early_stopping_patience: int | None = field(
         default=None, metadata={"help": "Stop after this many evaluations without improvement of the best metric."}
+    )
+    average_last_checkpoints: int = field(
+        default=0,
+        metadata={
+            "help": "After training, average the weights of the last N epoch checkpoints (N >= 2) and keep the "
+            "average only if its validation metric beats the best checkpoint's (0: off)."
+        },
     )

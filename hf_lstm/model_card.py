@@ -22,7 +22,7 @@ It is a standard `transformers` model (`model_type: hf_lstm`) with a word-level 
 - data: `{dataset}`, text from {text_columns}, label `{label_column}` ({task}); splits train {train_rows} / validation {validation_rows} / test {test_rows}
 - vocabulary: {vocab_size} entries trained on the training split only; {max_length} tokens kept per review ({truncation})
 - command: `{command}`
-- training arguments: learning rate {learning_rate}, {epochs} epochs, batch {batch_size}, seed {seed}, {precision}; best epoch chosen on validation `{best_metric}` = {best_value}
+- training arguments: learning rate {learning_rate}, {epochs} epochs, batch {batch_size}, seed {seed}, {precision}; weights: {weights} (chosen on validation: `{best_metric}` = {best_value})
 - time: {runtime} on {machine}
 
 ## How to load it
@@ -59,8 +59,10 @@ def machine_description():
     return f"{platform.processor() or platform.machine()} CPU, {os.cpu_count()} cores"
 
 
-def build_model_card(config, data_args, training_args, splits, test_metrics, best_metric, runtime_s, command):
-    """Return the model card text (README.md) of a trained model."""
+def build_model_card(
+    config, data_args, training_args, splits, test_metrics, best_metric, runtime_s, command, weights="the best epoch"
+):
+    """Return the model card text (README.md) of a trained model; `weights` says which weights it holds."""
     metrics = {key[len("test_") :]: value for key, value in test_metrics.items()
                if key.startswith("test_") and key[len("test_"):] not in ("runtime", "samples_per_second", "steps_per_second")}
     card_data = ModelCardData(
@@ -104,6 +106,7 @@ def build_model_card(config, data_args, training_args, splits, test_metrics, bes
         batch_size=training_args.per_device_train_batch_size * max(1, training_args.world_size),
         seed=training_args.seed,
         precision="bf16 autocast" if training_args.bf16 else "float32",
+        weights=weights,
         best_metric=best_metric[0],
         best_value=json.dumps(best_metric[1]),
         runtime=f"{runtime_s / 60:.1f} min",

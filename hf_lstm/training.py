@@ -24,6 +24,7 @@ from transformers import (
 )
 
 from .arguments import DataArguments, ModelArguments, RunArguments
+from .averaging import use_checkpoint_average
 from .configuration_lstm import LSTMConfig
 from .data import prepare_data
 from .embeddings import load_pretrained_embeddings, train_word2vec_embeddings
@@ -270,6 +271,11 @@ def run(argv=None):
         if checkpoint is None:
             raise SystemExit(f"--resume: no complete checkpoint in {training_args.output_dir}")
         check_rng_state(checkpoint, training_args.world_size, run_args.allow_inexact_resume)
+    if run_args.average_last_checkpoints:
+        if run_args.average_last_checkpoints < 2:
+            raise SystemExit(f"--average_last_checkpoints must be 0 (off) or at least 2, got {run_args.average_last_checkpoints}")
+        if training_args.save_total_limit is not None:  # keep the last N checkpoints besides the best one
+            training_args.save_total_limit = max(training_args.save_total_limit, run_args.average_last_checkpoints + 1)
     callbacks = [CheckpointCompleteCallback(), ElapsedTimeCallback(started)]
     if run_args.early_stopping_patience:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=run_args.early_stopping_patience))
@@ -288,6 +294,14 @@ def run(argv=None):
             shutil.rmtree(stale)  # checkpoints of an earlier run must not be mixed into this one
     train_result = trainer.train(resume_from_checkpoint=checkpoint)
     trainer.log_metrics("train", train_result.metrics)
+    average = None
+    if run_args.average_last_checkpoints:
+        average = use_checkpoint_average(trainer, run_args.average_last_checkpoints)
+    if average and average["used"]:
+        weights = f"the average of the last {len(average['checkpoints'])} epoch checkpoints"
+        validation_value = average["validation"]
+    else:
+        weights, validation_value = "the best epoch", trainer.state.best_metric
 
     test = trainer.predict(splits["test"], metric_key_prefix="test")
     test_metrics = test.metrics
@@ -305,6 +319,7 @@ def run(argv=None):
         "world_size": training_args.world_size,
         "pretrained_vectors_found": vectors_found,
         "word2vec_vocabulary_share": word2vec_share,
+        "checkpoint_average": average,
     }
     card = build_model_card(
         model.config,
@@ -312,9 +327,10 @@ def run(argv=None):
         training_args,
         splits,
         test_metrics,
-        (training_args.metric_for_best_model, trainer.state.best_metric),
+        (training_args.metric_for_best_model, validation_value),
         elapsed,
         " ".join(["python scripts/train.py", *(sys.argv[1:] if argv is None else argv)]),
+        weights=weights,
     )
     save_final_model(
         trainer,

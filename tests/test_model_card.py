@@ -21,3 +21,4 @@ def test_model_card_has_metadata_with_test_metrics_and_loading_instructions(tmp_
     assert metrics == {"accuracy": 0.9123, "loss": 0.25}  # runtime is not a metric of the model
     assert "configs/imdb.yaml" in text and "2.1 min" in text and "trust_remote_code=True" in text
     assert "bidirectional LSTM" in text and "train 8 / validation 2 / test 3" in text
+    assert "weights: the best epoch (chosen on validation: `accuracy` = 0.9)" in text
