@@ -60,8 +60,8 @@ def train_word2vec_embeddings(model, tokenizer, token_ids, epochs, seed=42, skip
     embedding = model.get_input_embeddings()
     sentences = [[str(token) for token in ids] for ids in token_ids]
     vectors = Word2Vec(
-        sentences, vector_size=embedding.embedding_dim, window=5, min_count=1, sg=int(skipgram), workers=1, epochs=epochs,
-        seed=seed, hashfxn=stable_hash,
+        sentences, vector_size=embedding.embedding_dim, window=5, min_count=1, sg=int(skipgram), workers=1,
+        epochs=epochs, seed=seed, hashfxn=stable_hash,
     ).wv
     special = {tokenizer.pad_token_id, tokenizer.unk_token_id}
     learned = [int(key) for key in vectors.index_to_key if int(key) not in special]

@@ -234,6 +234,9 @@ def run(argv=None):
         )
     if model_args.pretrained_vectors and model_args.word2vec_epochs:
         raise SystemExit("give either --pretrained_vectors or --word2vec_epochs, not both: each sets the embedding")
+    if run_args.average_last_checkpoints == 1 or run_args.average_last_checkpoints < 0:
+        count = run_args.average_last_checkpoints
+        raise SystemExit(f"--average_last_checkpoints must be 0 (off) or at least 2, got {count}")
     if run_args.push_to_hub_dir is not None:
         if training_args.hub_model_id is None:
             raise SystemExit("--push_to_hub_dir needs --hub_model_id org/name")
@@ -271,11 +274,9 @@ def run(argv=None):
         if checkpoint is None:
             raise SystemExit(f"--resume: no complete checkpoint in {training_args.output_dir}")
         check_rng_state(checkpoint, training_args.world_size, run_args.allow_inexact_resume)
-    if run_args.average_last_checkpoints:
-        if run_args.average_last_checkpoints < 2:
-            raise SystemExit(f"--average_last_checkpoints must be 0 (off) or at least 2, got {run_args.average_last_checkpoints}")
-        if training_args.save_total_limit is not None:  # keep the last N checkpoints besides the best one
-            training_args.save_total_limit = max(training_args.save_total_limit, run_args.average_last_checkpoints + 1)
+    if run_args.average_last_checkpoints and training_args.save_total_limit is not None:
+        # keep the last N checkpoints besides the best one
+        training_args.save_total_limit = max(training_args.save_total_limit, run_args.average_last_checkpoints + 1)
     callbacks = [CheckpointCompleteCallback(), ElapsedTimeCallback(started)]
     if run_args.early_stopping_patience:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=run_args.early_stopping_patience))

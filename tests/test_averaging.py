@@ -6,6 +6,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from hf_lstm.averaging import average_checkpoints, checkpoints_by_step, use_checkpoint_average
+from hf_lstm import training
 from hf_lstm.training import run
 
 
@@ -81,6 +82,8 @@ def test_tiny_run_with_averaging_saves_the_weights_validation_chose(tmp_path):
     assert ("average of the last 2 epoch checkpoints" in (output_dir / "README.md").read_text()) == average["used"]
 
 
-def test_averaging_one_checkpoint_is_refused(tmp_path):
-    with pytest.raises(SystemExit, match="at least 2"):
-        run(["configs/tiny.yaml", "--average_last_checkpoints", "1", "--output_dir", str(tmp_path / "model")])
+@pytest.mark.parametrize("count", ["1", "-2"])
+def test_averaging_fewer_than_two_checkpoints_is_refused_before_any_work(tmp_path, count, monkeypatch):
+    monkeypatch.setattr(training, "prepare_data", lambda *args: pytest.fail("data prepared before the check"))
+    with pytest.raises(SystemExit, match=f"at least 2, got {count}"):
+        run(["configs/tiny.yaml", "--average_last_checkpoints", count, "--output_dir", str(tmp_path / "model")])
