@@ -33,6 +33,7 @@ def use_checkpoint_average(trainer, count):
     """After `trainer.train()`: average the weights of the last `count` epoch checkpoints and keep the average in
     `trainer.model` only if its validation metric beats the best checkpoint's. Returns a summary for all_results.json
     (None when fewer than two checkpoints exist)."""
+    trainer.accelerator.wait_for_everyone()  # with several processes, the main one writes the checkpoints
     paths = checkpoints_by_step(trainer.args.output_dir)[-count:]
     if len(paths) < 2:
         print(f"checkpoint averaging skipped: {len(paths)} checkpoint(s) in {trainer.args.output_dir}")

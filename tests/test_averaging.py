@@ -1,4 +1,5 @@
 import json
+import subprocess
 from types import SimpleNamespace
 
 import pytest
@@ -8,6 +9,8 @@ from safetensors.torch import load_file, save_file
 from hf_lstm.averaging import average_checkpoints, checkpoints_by_step, use_checkpoint_average
 from hf_lstm import training
 from hf_lstm.training import run
+
+from .test_training import LAUNCH_ENV, two_process_launch
 
 
 def write_checkpoint(folder, tensors):
@@ -56,6 +59,7 @@ def test_the_average_is_kept_only_if_validation_prefers_it(tmp_path, average_acc
         state=SimpleNamespace(best_metric=0.7),
         model=model,
         evaluate=evaluate,
+        accelerator=SimpleNamespace(wait_for_everyone=lambda: None),
     )
     summary = use_checkpoint_average(trainer, 2)
     assert summary == {"checkpoints": ["checkpoint-20", "checkpoint-30"], "validation": average_accuracy, "used": used}
@@ -87,3 +91,14 @@ def test_averaging_fewer_than_two_checkpoints_is_refused_before_any_work(tmp_pat
     monkeypatch.setattr(training, "prepare_data", lambda *args: pytest.fail("data prepared before the check"))
     with pytest.raises(SystemExit, match=f"at least 2, got {count}"):
         run(["configs/tiny.yaml", "--average_last_checkpoints", count, "--output_dir", str(tmp_path / "model")])
+
+
+def test_averaging_in_a_two_process_launch(tmp_path):
+    output_dir = tmp_path / "ddp"
+    train_args = ["configs/tiny.yaml", "--num_train_epochs", "2", "--average_last_checkpoints", "2"]
+    result = subprocess.run(two_process_launch(train_args, output_dir, tmp_path / "cache"),
+                            capture_output=True, text=True, timeout=300, env=LAUNCH_ENV)
+    assert result.returncode == 0, result.stderr[-3000:]
+    results = json.loads((output_dir / "all_results.json").read_text())
+    assert results["world_size"] == 2  # 5 steps an epoch on two ranks
+    assert results["checkpoint_average"]["checkpoints"] == ["checkpoint-5", "checkpoint-10"]
