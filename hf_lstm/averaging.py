@@ -6,12 +6,6 @@ import torch
 from safetensors.torch import load_file
 
 
-def checkpoints_by_step(output_dir):
-    """The `checkpoint-<step>` folders of `output_dir` that hold a model, oldest first."""
-    found = [path for path in Path(output_dir).glob("checkpoint-*") if (path / "model.safetensors").is_file()]
-    return sorted(found, key=lambda path: int(path.name.split("-")[1]))
-
-
 def average_checkpoints(paths):
     """Element-wise mean of the floating-point tensors of the checkpoints' `model.safetensors` (other tensors are
     taken from the last checkpoint). All checkpoints must hold the same tensors; a mismatch names the folder."""
@@ -29,14 +23,12 @@ def average_checkpoints(paths):
     return averaged
 
 
-def use_checkpoint_average(trainer, count):
-    """After `trainer.train()`: average the weights of the last `count` epoch checkpoints and keep the average in
-    `trainer.model` only if its validation metric beats the best checkpoint's. Returns a summary for all_results.json
-    (None when fewer than two checkpoints exist)."""
-    trainer.accelerator.wait_for_everyone()  # with several processes, the main one writes the checkpoints
-    paths = checkpoints_by_step(trainer.args.output_dir)[-count:]
+def use_checkpoint_average(trainer, paths):
+    """After `trainer.train()`: average the weights of the checkpoint folders `paths` (the last epochs') and keep the
+    average in `trainer.model` only if its validation metric beats the best checkpoint's. Returns a summary for
+    all_results.json (None when there are fewer than two checkpoints)."""
     if len(paths) < 2:
-        print(f"checkpoint averaging skipped: {len(paths)} checkpoint(s) in {trainer.args.output_dir}")
+        print(f"checkpoint averaging skipped: {len(paths)} complete checkpoint(s) in {trainer.args.output_dir}")
         return None
     metric = trainer.args.metric_for_best_model
     best = trainer.state.best_metric
@@ -48,4 +40,4 @@ def use_checkpoint_average(trainer, count):
         trainer.model.load_state_dict(kept)
     print(f"average of {len(paths)} checkpoints: validation {metric} {value:.4f} vs best {best:.4f}; "
           f"{'using the average' if better else 'keeping the best checkpoint'}")
-    return {"checkpoints": [path.name for path in paths], "validation": value, "used": better}
+    return {"checkpoints": [Path(path).name for path in paths], "validation": value, "used": better}

@@ -118,15 +118,22 @@ class ElapsedTimeCallback(TrainerCallback):
             state.log_history[-1]["elapsed_s"] = round(time.time() - self.started, 1)
 
 
-def last_complete_checkpoint(output_dir, remove_partial=True):
-    """The newest checkpoint the marker calls complete; half-written ones (killed mid-save) are removed."""
+def complete_checkpoints(output_dir, remove_partial=False):
+    """The checkpoints the marker calls complete, oldest first; with `remove_partial`, half-written ones (killed
+    mid-save) are removed."""
     complete = []
     for checkpoint in Path(output_dir).glob("checkpoint-*"):
         if (checkpoint / COMPLETE_MARKER).is_file():
             complete.append(checkpoint)
         elif remove_partial:
             shutil.rmtree(checkpoint)
-    return str(max(complete, key=lambda path: int(path.name.split("-")[1]))) if complete else None
+    return sorted(complete, key=lambda path: int(path.name.split("-")[1]))
+
+
+def last_complete_checkpoint(output_dir, remove_partial=True):
+    """The newest checkpoint the marker calls complete; half-written ones (killed mid-save) are removed."""
+    complete = complete_checkpoints(output_dir, remove_partial)
+    return str(complete[-1]) if complete else None
 
 
 def check_rng_state(checkpoint, world_size, allow_inexact):
@@ -297,7 +304,9 @@ def run(argv=None):
     trainer.log_metrics("train", train_result.metrics)
     average = None
     if run_args.average_last_checkpoints:
-        average = use_checkpoint_average(trainer, run_args.average_last_checkpoints)
+        trainer.accelerator.wait_for_everyone()  # with several processes, the main one writes the checkpoints
+        recent = complete_checkpoints(training_args.output_dir)[-run_args.average_last_checkpoints :]
+        average = use_checkpoint_average(trainer, recent)
     if average and average["used"]:
         weights = f"the average of the last {len(average['checkpoints'])} epoch checkpoints"
         validation_value = average["validation"]

@@ -6,7 +6,7 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from hf_lstm.averaging import average_checkpoints, checkpoints_by_step, use_checkpoint_average
+from hf_lstm.averaging import average_checkpoints, use_checkpoint_average
 from hf_lstm import training
 from hf_lstm.training import run
 
@@ -34,18 +34,11 @@ def test_checkpoints_with_different_tensors_are_refused_naming_the_folder(tmp_pa
         average_checkpoints([first, second])
 
 
-def test_checkpoints_are_ordered_by_step_number_and_need_a_model(tmp_path):
-    for step in (9, 10, 100):
-        write_checkpoint(tmp_path / f"checkpoint-{step}", {"w": torch.zeros(1)})
-    (tmp_path / "checkpoint-200").mkdir()  # no model in it (e.g. half-written)
-    assert [path.name for path in checkpoints_by_step(tmp_path)] == ["checkpoint-9", "checkpoint-10", "checkpoint-100"]
-
-
 @pytest.mark.parametrize("average_accuracy, used", [(0.8, True), (0.6, False)])
 def test_the_average_is_kept_only_if_validation_prefers_it(tmp_path, average_accuracy, used):
     model = torch.nn.Linear(2, 1, bias=False)
-    for step, value in ((10, 0.0), (20, 2.0), (30, 4.0)):
-        write_checkpoint(tmp_path / f"checkpoint-{step}", {"weight": torch.full((1, 2), value)})
+    paths = [write_checkpoint(tmp_path / f"checkpoint-{step}", {"weight": torch.full((1, 2), value)})
+             for step, value in ((20, 2.0), (30, 4.0))]
     with torch.no_grad():
         model.weight.fill_(4.0)  # the trained model holds the best checkpoint
     seen = []
@@ -59,11 +52,10 @@ def test_the_average_is_kept_only_if_validation_prefers_it(tmp_path, average_acc
         state=SimpleNamespace(best_metric=0.7),
         model=model,
         evaluate=evaluate,
-        accelerator=SimpleNamespace(wait_for_everyone=lambda: None),
     )
-    summary = use_checkpoint_average(trainer, 2)
+    summary = use_checkpoint_average(trainer, paths)
     assert summary == {"checkpoints": ["checkpoint-20", "checkpoint-30"], "validation": average_accuracy, "used": used}
-    assert torch.equal(seen[0], torch.full((1, 2), 3.0))  # evaluated: the mean of the last two
+    assert torch.equal(seen[0], torch.full((1, 2), 3.0))  # evaluated: the mean of the two
     assert torch.equal(model.weight.detach(), torch.full((1, 2), 3.0 if used else 4.0))
 
 

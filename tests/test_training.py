@@ -17,7 +17,7 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 import hf_lstm  # noqa: F401  (registers the Auto classes)
 from hf_lstm import LSTMForSequenceClassification, training
-from hf_lstm.training import init_head_bias_from_labels, parse_arguments, run, save_final_model
+from hf_lstm.training import complete_checkpoints, init_head_bias_from_labels, parse_arguments, run, save_final_model
 
 from .conftest import tiny_config
 
@@ -201,6 +201,17 @@ def test_kill_9_mid_epoch_then_resume_equals_an_uninterrupted_run(tmp_path):
     assert (interrupted / "model.safetensors").read_bytes() == (tmp_path / "straight" / "model.safetensors").read_bytes()
     results = [json.loads((d / "test_results.json").read_text()) for d in (interrupted, tmp_path / "straight")]
     assert results[0]["test_loss"] == results[1]["test_loss"] and results[0]["test_accuracy"] == results[1]["test_accuracy"]
+
+
+def test_complete_checkpoints_are_the_marked_ones_ordered_by_step_number(tmp_path):
+    for step in (9, 10, 100, 200):
+        (tmp_path / f"checkpoint-{step}").mkdir()
+        if step != 200:  # checkpoint-200: half-written, no marker
+            (tmp_path / f"checkpoint-{step}" / training.COMPLETE_MARKER).write_text(str(step))
+    assert [path.name for path in complete_checkpoints(tmp_path)] == ["checkpoint-9", "checkpoint-10", "checkpoint-100"]
+    assert (tmp_path / "checkpoint-200").is_dir()  # only listed, not removed, unless asked
+    assert training.last_complete_checkpoint(tmp_path) == str(tmp_path / "checkpoint-100")
+    assert not (tmp_path / "checkpoint-200").exists()
 
 
 def test_resume_without_rng_state_is_refused_unless_inexact_is_allowed(tmp_path):
