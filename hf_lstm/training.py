@@ -28,6 +28,7 @@ from .averaging import use_checkpoint_average
 from .configuration_lstm import LSTMConfig
 from .data import prepare_data
 from .embeddings import load_pretrained_embeddings, train_word2vec_embeddings
+from .hardware import fast_bf16_available, has_accelerator
 from .hub import check_repo_id, push
 from .metrics import build_compute_metrics
 from .model_card import build_model_card
@@ -55,21 +56,6 @@ LSTM_TRAINING_DEFAULTS = {
 }
 MODEL_FILES = ("config.json", "model.safetensors", "pytorch_model.bin")
 COMPLETE_MARKER = "checkpoint_complete"
-
-
-def has_accelerator():
-    return torch.cuda.is_available() or (hasattr(torch, "xpu") and torch.xpu.is_available())
-
-
-def fast_bf16_available():
-    """Whether bf16 autocast is faster than float32 here: a GPU with bf16 support, or (no accelerator) a CPU with
-    AMX tiles, where oneDNN's bf16 LSTM trains about twice as fast. Elsewhere bf16 on a CPU is emulated and slow."""
-    if torch.cuda.is_available():
-        return torch.cuda.is_bf16_supported()
-    if has_accelerator():
-        return False
-    amx = getattr(torch.cpu, "_is_amx_tile_supported", None)
-    return bool(amx and amx())
 
 
 def parse_arguments(argv=None):

@@ -1,8 +1,8 @@
 import json
 import subprocess
 import sys
-
 import time
+import warnings
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -11,6 +11,7 @@ import torch
 from transformers import pipeline
 
 import hf_lstm  # noqa: F401
+from hf_lstm import prediction
 from hf_lstm.hub import push
 from hf_lstm.prediction import load_classifier, predict
 
@@ -92,15 +93,25 @@ def test_int8_quantised_predictions_stay_close(saved_model):
         assert a["probabilities"]["pos"] == pytest.approx(b["probabilities"]["pos"], abs=0.02)
 
 
-def test_bf16_predictions_stay_close_and_bad_quantize_is_refused(saved_model):
+def test_bf16_predictions_stay_close_and_bad_quantize_is_refused(saved_model, monkeypatch):
     texts = ["a great film", "awful, boring plot"]
     fp32 = predict(load_classifier(str(saved_model)), texts)
-    bf16_classifier = load_classifier(str(saved_model), quantize="bf16")
+    monkeypatch.setattr(prediction, "fast_bf16_available", lambda: True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no slowness warning where bf16 is fast
+        bf16_classifier = load_classifier(str(saved_model), quantize="bf16")
     assert bf16_classifier.model.classifier.weight.dtype == torch.bfloat16
     for a, b in zip(fp32, predict(bf16_classifier, texts)):
         assert a["probabilities"]["pos"] == pytest.approx(b["probabilities"]["pos"], abs=0.02)
     with pytest.raises(ValueError, match="quantize must be one of.*'int4'"):
         load_classifier(str(saved_model), quantize="int4")
+
+
+def test_bf16_where_it_is_emulated_warns_that_it_is_slow(saved_model, monkeypatch):
+    monkeypatch.setattr(prediction, "fast_bf16_available", lambda: False)  # e.g. an AVX2 CPU without AMX
+    with pytest.warns(UserWarning, match="bf16 is emulated and slow"):
+        classifier = load_classifier(str(saved_model), quantize="bf16")
+    assert classifier.model.classifier.weight.dtype == torch.bfloat16  # still does what was asked
 
 
 @pytest.mark.parametrize("text", ["great " * 200_000, "x" * 1_000_000])
