@@ -212,15 +212,16 @@ def benchmark_training(config_path, steps, output_dir, bf16):
     return results, splits
 
 
-def benchmark_inference(model_dir, texts, labels):
+def benchmark_inference(model_dir, texts, labels, bf16):
+    """fp32 and int8 prediction, and bf16 if `bf16` (where it is fast: the same decision as for training)."""
     results = {}
     precisions = [("fp32", None), ("int8", "int8")]
-    if fast_bf16_available():
+    if bf16:
         precisions.append(("bf16", "bf16"))
     else:  # emulated: 17.8 against 165 reviews/s for float32 on an AVX2 CPU (docs/benchmark_epyc.json), 23 minutes
         print("bf16 inference not timed: this machine has no GPU with bf16 and no CPU with AMX, where it is emulated")
-        results.update({"bf16_reviews_per_s": None, "bf16_accuracy": None, "bf16_speedup": None,
-                        "bf16_accuracy_drop": None})
+        keys = ("reviews_per_s", "accuracy", "peak_rss_mib", "speedup", "accuracy_drop")
+        results.update({f"bf16_{key}": None for key in keys})
     for name, quantize in precisions:
         classifier = load_classifier(model_dir, quantize=quantize, batch_size=64)
         predict(classifier, texts[:64])  # warm-up
@@ -264,7 +265,7 @@ def main(argv=None):
     results.update(benchmark_tokenizer(texts, AutoTokenizer.from_pretrained(args.model)))
     test = splits["test"].shuffle(seed=0)
     test = test.select(range(min(500, len(test)))) if args.quick else test
-    results.update(benchmark_inference(args.model, list(test["text"]), list(test["labels"])))
+    results.update(benchmark_inference(args.model, list(test["text"]), list(test["labels"]), bf16))
     width = max(map(len, results))
     for key, value in results.items():
         print(f"{key:<{width}}  {value:,.3f}" if isinstance(value, float) else f"{key:<{width}}  {value}")

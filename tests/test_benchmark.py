@@ -2,8 +2,6 @@ import json
 import subprocess
 import sys
 
-from hf_lstm.hardware import fast_bf16_available
-
 KEYS = ["tokenizer_speedup_vs_spacy", "pad_share", "train_flops_ratio", "int8_speedup", "int8_accuracy_drop",
         "train_peak_rss_mib", "inference_peak_rss_mib", "train_real_tokens_per_s", "fp32_reviews_per_s",
         "matmul_gflops"]
@@ -19,9 +17,9 @@ def test_quick_benchmark_writes_every_key(saved_model, tmp_path):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     results = json.loads(out.read_text())
-    for key in KEYS + (BF16_INFERENCE_KEYS if fast_bf16_available() else []):
+    for key in KEYS + (BF16_INFERENCE_KEYS if results["train_bf16"] else []):
         assert isinstance(results[key], float) and results[key] == results[key], key  # a number, not NaN
-    if not fast_bf16_available():  # emulated bf16 would take the full run 23 minutes longer on an AVX2 CPU
+    if not results["train_bf16"]:  # emulated bf16 would take the full run 23 minutes longer on an AVX2 CPU
         assert all(results[key] is None for key in BF16_INFERENCE_KEYS)
         assert "bf16 inference not timed" in result.stdout
     assert 0 <= results["pad_share"] < 1 and results["tokenizer_speedup_vs_spacy"] > 0
