@@ -11,7 +11,8 @@
    also in float32; the bf16 run is also compared with a bf16 matrix multiply;
 3. inference: reviews/s and accuracy of batched prediction (`hf_lstm.prediction.predict`: the pipeline, fed the
    shortest reviews first) on the test split, fp32, int8 dynamic quantisation and, where bf16 is fast (a GPU with
-   bf16, a CPU with AMX), bf16;
+   bf16, a CPU with AMX), bf16; beside them, the CPU's int8 kernel against its float32 one on the recurrent product
+   the quantised LSTM runs at every time step (batch 64), the bound that int8 inference cannot beat;
 4. peak resident memory of training and of inference (and peak GPU memory on a GPU).
 
 The same command runs on a GPU machine: training and the fp32/bf16 inference run on the GPU (cuDNN LSTM), the
@@ -126,10 +127,13 @@ def machine_description():
     return f"{torch.cuda.get_device_name()}, {cpu}" if torch.cuda.is_available() else cpu
 
 
+GATES = {"lstm": 4, "gru": 3, "rnn": 1}  # weight blocks per cell: input, forget, cell, output | reset, update, new | one
+
+
 def lstm_flops_per_token(config):
     """Training FLOPs of the recurrent layers per position: forward 2 * gates * H(I + H) per direction (4 gates for an
     LSTM, 3 for a GRU, 1 for a tanh RNN), backward twice that."""
-    gates = {"lstm": 4, "gru": 3, "rnn": 1}[config.cell_type]
+    gates = GATES[config.cell_type]
     directions = 2 if config.bidirectional else 1
     total, input_size = 0, config.embedding_dim
     for _ in range(config.num_layers):
@@ -146,6 +150,27 @@ def best_rate(count, work, repeats=3):
         work()
         best = min(best, time.perf_counter() - started)
     return count / best
+
+
+def int8_matmul_speedup(config, rows=64, calls=200):
+    """The CPU's int8 dynamic-quantised linear layer (activations quantised at each call, as in the quantised LSTM)
+    over its float32 one, on the hidden-to-gates product of one time step: [rows, H] @ [H, gates * H]. Nearly all of
+    an LSTM's inference work is such products, so int8 inference cannot run faster than this ratio."""
+    hidden = config.hidden_size
+    x = torch.randn(rows, hidden)
+    fp32 = torch.nn.Sequential(torch.nn.Linear(hidden, GATES[config.cell_type] * hidden))
+    int8 = torch.ao.quantization.quantize_dynamic(fp32, {torch.nn.Linear}, dtype=torch.qint8)
+    rates = {}
+    for name, layer in (("fp32", fp32), ("int8", int8)):
+
+        def work():
+            for _ in range(calls):
+                layer(x)
+
+        with torch.no_grad():
+            work()  # warm-up
+            rates[name] = best_rate(calls, work, repeats=5)
+    return rates["int8"] / rates["fp32"]
 
 
 def benchmark_tokenizer(texts, tokenizer):
@@ -237,6 +262,7 @@ def benchmark_inference(model_dir, texts, labels, bf16):
         results[f"{name}_speedup"] = results[f"{name}_reviews_per_s"] / results["fp32_reviews_per_s"]
         results[f"{name}_accuracy_drop"] = 100 * (results["fp32_accuracy"] - results[f"{name}_accuracy"])
     results["inference_peak_rss_mib"] = max(results[f"{name}_peak_rss_mib"] for name, _ in precisions)
+    results["int8_matmul_speedup"] = int8_matmul_speedup(classifier.model.config)
     return results
 
 
