@@ -12,7 +12,7 @@
 3. inference: reviews/s and accuracy of batched prediction (`hf_lstm.prediction.predict`: the pipeline, fed the
    shortest reviews first) on the test split, fp32, int8 dynamic quantisation and, where bf16 is fast (a GPU with
    bf16, a CPU with AMX), bf16; beside them, the CPU's int8 kernel against its float32 one on the recurrent product
-   the quantised LSTM runs at every time step (batch 64), the bound that int8 inference cannot beat;
+   the quantised LSTM runs at every time step (batch 64): about the most int8 inference can gain;
 4. peak resident memory of training and of inference (and peak GPU memory on a GPU).
 
 The same command runs on a GPU machine: training and the fp32/bf16 inference run on the GPU (cuDNN LSTM), the
@@ -127,7 +127,7 @@ def machine_description():
     return f"{torch.cuda.get_device_name()}, {cpu}" if torch.cuda.is_available() else cpu
 
 
-GATES = {"lstm": 4, "gru": 3, "rnn": 1}  # weight blocks per cell: input, forget, cell, output | reset, update, new | one
+GATES = {"lstm": 4, "gru": 3, "rnn": 1}  # weight blocks per cell (LSTM: input, forget, cell, output)
 
 
 def lstm_flops_per_token(config):
@@ -155,7 +155,7 @@ def best_rate(count, work, repeats=3):
 def int8_matmul_speedup(config, rows=64, calls=200):
     """The CPU's int8 dynamic-quantised linear layer (activations quantised at each call, as in the quantised LSTM)
     over its float32 one, on the hidden-to-gates product of one time step: [rows, H] @ [H, gates * H]. Nearly all of
-    an LSTM's inference work is such products, so int8 inference cannot run faster than this ratio."""
+    an LSTM's inference work is such products, so int8 inference gains about this ratio at most."""
     hidden = config.hidden_size
     x = torch.randn(rows, hidden)
     fp32 = torch.nn.Sequential(torch.nn.Linear(hidden, GATES[config.cell_type] * hidden))
@@ -262,7 +262,7 @@ def benchmark_inference(model_dir, texts, labels, bf16):
         results[f"{name}_speedup"] = results[f"{name}_reviews_per_s"] / results["fp32_reviews_per_s"]
         results[f"{name}_accuracy_drop"] = 100 * (results["fp32_accuracy"] - results[f"{name}_accuracy"])
     results["inference_peak_rss_mib"] = max(results[f"{name}_peak_rss_mib"] for name, _ in precisions)
-    results["int8_matmul_speedup"] = int8_matmul_speedup(classifier.model.config)
+    results["int8_matmul_speedup"] = int8_matmul_speedup(classifier.model.config)  # the same network in every precision
     return results
 
 
