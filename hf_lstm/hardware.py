@@ -10,7 +10,7 @@ def has_accelerator():
 def fast_bf16_available():
     """Whether bf16 is faster than float32 here: a GPU with bf16 support, or (no accelerator) a CPU with AMX tiles,
     where oneDNN's bf16 LSTM trains about twice as fast. Elsewhere bf16 on a CPU is emulated and slow (prediction
-    about 9 times slower than float32 on an AVX2 CPU, docs/benchmark_epyc.json)."""
+    about 9 times slower than float32 on an AVX2 CPU: docs/experiments.md, eighth session)."""
     if torch.cuda.is_available():
         return torch.cuda.is_bf16_supported()
     if has_accelerator():

@@ -41,7 +41,7 @@ from transformers import (
 
 import hf_lstm  # noqa: F401
 from hf_lstm.data import load_raw_dataset, prepare_data
-from hf_lstm.prediction import load_classifier, predict
+from hf_lstm.prediction import load_classifier, predict, quantize_int8
 from hf_lstm.hardware import fast_bf16_available
 from hf_lstm.training import build_model, parse_arguments
 
@@ -159,7 +159,7 @@ def int8_matmul_speedup(config, rows=64, calls=200):
     hidden = config.hidden_size
     x = torch.randn(rows, hidden)
     fp32 = torch.nn.Sequential(torch.nn.Linear(hidden, GATES[config.cell_type] * hidden))
-    int8 = torch.ao.quantization.quantize_dynamic(fp32, {torch.nn.Linear}, dtype=torch.qint8)
+    int8 = quantize_int8(fp32)  # what --quantize int8 does to the model's linear layers
     rates = {}
     for name, layer in (("fp32", fp32), ("int8", int8)):
 
@@ -243,7 +243,7 @@ def benchmark_inference(model_dir, texts, labels, bf16):
     precisions = [("fp32", None), ("int8", "int8")]
     if bf16:
         precisions.append(("bf16", "bf16"))
-    else:  # emulated: 17.8 against 165 reviews/s for float32 on an AVX2 CPU (docs/benchmark_epyc.json), 23 minutes
+    else:  # emulated: 17.8 against 165 reviews/s for float32 on an AVX2 CPU, 23 minutes (docs/experiments.md)
         print("bf16 inference not timed: this machine has no GPU with bf16 and no CPU with AMX, where it is emulated")
         keys = ("reviews_per_s", "accuracy", "peak_rss_mib", "speedup", "accuracy_drop")
         results.update({f"bf16_{key}": None for key in keys})
