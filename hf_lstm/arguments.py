@@ -29,6 +29,13 @@ class ModelArguments:
             "under the predicted probabilities to the cross-entropy."
         },
     )
+    adversarial_epsilon: float = field(
+        default=0.0,
+        metadata={
+            "help": "Adversarial training: also train on each review's embeddings moved by this L2 norm along the "
+            "gradient of its loss (0: off; a step costs about twice as much)."
+        },
+    )
     pretrained_vectors: str | None = field(
         default=None,
         metadata={"help": "A GloVe / word2vec text file whose vectors initialise the embedding (size embedding_dim)."},

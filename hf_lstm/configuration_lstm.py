@@ -39,6 +39,10 @@ class LSTMConfig(PretrainedConfig):
             For classes that are ordered numbers (star ratings "1".."5" in `id2label`): add this weight times the
             squared error between the expected value under the predicted probabilities and the true value to the
             cross-entropy, so that a 1-star review predicted as 5 stars costs more than one predicted as 2.
+        adversarial_epsilon (`float`, *optional*, defaults to 0.0):
+            Adversarial training on the word embeddings (Miyato et al., 2017): in training, also compute the loss on
+            each review's embeddings moved by this L2 norm in the direction that raises its loss most (its
+            gradient), and add it to the loss. 0 turns it off; when on, a training step costs about twice as much.
         pad_token_id (`int`, *optional*, defaults to 0):
             Id of the `[PAD]` token; its embedding row stays zero.
     """
@@ -59,6 +63,7 @@ class LSTMConfig(PretrainedConfig):
         cell_type="lstm",
         lstm_impl="torch",
         expected_value_loss_weight=0.0,
+        adversarial_epsilon=0.0,
         pad_token_id=0,
         **kwargs,
     ):
@@ -74,4 +79,5 @@ class LSTMConfig(PretrainedConfig):
         self.cell_type = cell_type
         self.lstm_impl = lstm_impl
         self.expected_value_loss_weight = expected_value_loss_weight
+        self.adversarial_epsilon = adversarial_epsilon
         super().__init__(pad_token_id=pad_token_id, **kwargs)

@@ -177,7 +177,11 @@ class LSTMModel(LSTMPreTrainedModel):
     def set_input_embeddings(self, value):
         self.embeddings = value
 
-    def forward(self, input_ids, attention_mask=None, return_dict=None, **kwargs):
+    def forward(
+        self, input_ids, attention_mask=None, inputs_embeds=None, output_hidden_states=None, return_dict=None, **kwargs
+    ):
+        """`inputs_embeds` (batch, time, embedding_dim), if given, replaces the looked-up embeddings of `input_ids`;
+        `output_hidden_states` returns the embeddings and each layer's outputs (before dropout)."""
         if input_ids.dim() != 2:
             raise ValueError(f"input_ids must have shape (batch, time), got {tuple(input_ids.shape)}")
         if input_ids.shape[0] == 0:
@@ -192,13 +196,26 @@ class LSTMModel(LSTMPreTrainedModel):
         positions = torch.arange(input_ids.shape[1], device=input_ids.device)  # (time,)
         mask = positions.unsqueeze(0) < lengths.unsqueeze(1)  # (batch, time)
 
-        hidden = self.embedding_dropout(self.embeddings(input_ids))  # (batch, time, embedding_dim)
+        if inputs_embeds is None:
+            inputs_embeds = self.embeddings(input_ids)  # (batch, time, embedding_dim)
+        elif inputs_embeds.shape[:2] != input_ids.shape:
+            raise ValueError(
+                f"inputs_embeds must have shape (batch, time, embedding_dim) = {tuple(input_ids.shape)} + (...,), "
+                f"got {tuple(inputs_embeds.shape)}"
+            )
+        all_hidden = [inputs_embeds]
+        hidden = self.embedding_dropout(inputs_embeds)  # (batch, time, embedding_dim)
         for i, layer in enumerate(self.layers):
             if i > 0:
                 hidden = self.layer_dropout(hidden)
             hidden = layer(hidden, lengths)  # (batch, time, directions * hidden)
+            all_hidden.append(hidden)
         pooled = self.pool(hidden, lengths, mask)  # (batch, output_size)
-        return BaseModelOutputWithPooling(last_hidden_state=hidden, pooler_output=pooled)
+        return BaseModelOutputWithPooling(
+            last_hidden_state=hidden,
+            pooler_output=pooled,
+            hidden_states=tuple(all_hidden) if output_hidden_states else None,
+        )
 
     def pool(self, hidden, lengths, mask):
         parts = self.config.pooling.split("_")  # e.g. "last_mean_max" -> concatenation of the three, in that order
@@ -232,10 +249,12 @@ def class_values(config):
 
 class LSTMForSequenceClassification(LSTMPreTrainedModel):
     """The encoder plus a linear head; cross-entropy for classification (plus, for ordered numeric classes, an optional
-    expected-value squared error), MSE for regression."""
+    expected-value squared error), MSE for regression; optionally adversarial training on the embeddings."""
 
     def __init__(self, config):
         super().__init__(config)
+        if config.adversarial_epsilon < 0:
+            raise ValueError(f"adversarial_epsilon must be >= 0, got {config.adversarial_epsilon!r}")
         self.num_labels = config.num_labels
         self.lstm = LSTMModel(config)
         self.dropout = nn.Dropout(config.dropout)
@@ -251,30 +270,50 @@ class LSTMForSequenceClassification(LSTMPreTrainedModel):
         self.lstm.embeddings = value
 
     def forward(self, input_ids, attention_mask=None, labels=None, return_dict=None, **kwargs):
-        outputs = self.lstm(input_ids, attention_mask=attention_mask)
+        adversarial = self.training and labels is not None and self.config.adversarial_epsilon > 0
+        outputs = self.lstm(input_ids, attention_mask=attention_mask, output_hidden_states=adversarial)
         logits = self.classifier(self.dropout(outputs.pooler_output))  # (batch, num_labels)
 
         loss = None
         if labels is not None:
-            if self.config.problem_type is None:
-                if self.num_labels == 1:
-                    self.config.problem_type = "regression"
-                elif labels.dtype in (torch.long, torch.int):
-                    self.config.problem_type = "single_label_classification"
-                else:
-                    self.config.problem_type = "multi_label_classification"
-            if self.config.problem_type == "regression":
-                loss = MSELoss()(logits.squeeze(-1), labels.to(logits.dtype).view(-1))
-            elif self.config.problem_type == "single_label_classification":
-                loss = CrossEntropyLoss()(logits.view(-1, self.num_labels), labels.view(-1))
-                if self.config.expected_value_loss_weight:
-                    values = self.class_values.to(logits.dtype)  # (num_labels,)
-                    expected = logits.softmax(dim=-1) @ values  # (batch,)
-                    error = MSELoss()(expected, values[labels.view(-1)])
-                    loss = loss + self.config.expected_value_loss_weight * error
-            else:
-                loss = BCEWithLogitsLoss()(logits, labels.to(logits.dtype))
+            loss = self.compute_loss(logits, labels)
+            if adversarial and torch.is_grad_enabled():
+                loss = loss + self.adversarial_loss(input_ids, attention_mask, labels, outputs.hidden_states[0], loss)
 
         if return_dict is False:
             return (loss, logits) if loss is not None else (logits,)
         return SequenceClassifierOutput(loss=loss, logits=logits, hidden_states=None)
+
+    def compute_loss(self, logits, labels):
+        if self.config.problem_type is None:
+            if self.num_labels == 1:
+                self.config.problem_type = "regression"
+            elif labels.dtype in (torch.long, torch.int):
+                self.config.problem_type = "single_label_classification"
+            else:
+                self.config.problem_type = "multi_label_classification"
+        if self.config.problem_type == "regression":
+            return MSELoss()(logits.squeeze(-1), labels.to(logits.dtype).view(-1))
+        if self.config.problem_type == "single_label_classification":
+            loss = CrossEntropyLoss()(logits.view(-1, self.num_labels), labels.view(-1))
+            if self.config.expected_value_loss_weight:
+                values = self.class_values.to(logits.dtype)  # (num_labels,)
+                expected = logits.softmax(dim=-1) @ values  # (batch,)
+                error = MSELoss()(expected, values[labels.view(-1)])
+                loss = loss + self.config.expected_value_loss_weight * error
+            return loss
+        return BCEWithLogitsLoss()(logits, labels.to(logits.dtype))
+
+    def adversarial_loss(self, input_ids, attention_mask, labels, embeddings, loss):
+        """The loss again, on each review's embeddings moved by `adversarial_epsilon` (L2 norm over the whole review)
+        along the gradient of `loss`: the small change of the words' vectors that hurts most (Miyato et al., 2017)."""
+        if not embeddings.requires_grad:
+            raise ValueError(
+                "adversarial_epsilon > 0 needs trainable embeddings: the perturbation follows the gradient of the "
+                "loss with respect to them (do not freeze them)"
+            )
+        (gradient,) = torch.autograd.grad(loss, embeddings, retain_graph=True)  # (batch, time, embedding_dim)
+        norms = gradient.flatten(1).norm(dim=1).clamp(min=1e-12).view(-1, 1, 1)  # (batch, 1, 1)
+        perturbation = self.config.adversarial_epsilon * gradient.detach() / norms  # (batch, time, embedding_dim)
+        outputs = self.lstm(input_ids, attention_mask=attention_mask, inputs_embeds=embeddings + perturbation)
+        return self.compute_loss(self.classifier(self.dropout(outputs.pooler_output)), labels)

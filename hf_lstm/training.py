@@ -227,6 +227,8 @@ def run(argv=None):
         )
     if model_args.pretrained_vectors and model_args.word2vec_epochs:
         raise SystemExit("give either --pretrained_vectors or --word2vec_epochs, not both: each sets the embedding")
+    if model_args.adversarial_epsilon and model_args.freeze_embeddings:
+        raise SystemExit("--adversarial_epsilon needs trainable embeddings: drop --freeze_embeddings")
     if run_args.average_last_checkpoints == 1 or run_args.average_last_checkpoints < 0:
         count = run_args.average_last_checkpoints
         raise SystemExit(f"--average_last_checkpoints must be 0 (off) or at least 2, got {count}")

@@ -44,6 +44,57 @@ def test_expected_value_loss_needs_numeric_classes():
         LSTMForSequenceClassification(config)
 
 
+def test_adversarial_loss_adds_the_loss_at_embeddings_moved_along_their_gradient():
+    torch.manual_seed(0)
+    model = LSTMForSequenceClassification(tiny_config(bidirectional=True, adversarial_epsilon=0.5)).train()
+    input_ids = torch.randint(2, 50, (3, 6))
+    mask = torch.tensor([[1] * 6, [1] * 4 + [0] * 2, [1] * 2 + [0] * 4])
+    labels = torch.tensor([0, 1, 1])
+    loss = model(input_ids, attention_mask=mask, labels=labels).loss
+
+    def clean_loss(embeddings):
+        pooled = model.lstm(input_ids, attention_mask=mask, inputs_embeds=embeddings).pooler_output
+        return torch.nn.functional.cross_entropy(model.classifier(pooled), labels)
+
+    embeddings = model.lstm.embeddings(input_ids).detach().requires_grad_()
+    clean = clean_loss(embeddings)
+    (gradient,) = torch.autograd.grad(clean, embeddings)
+    moved = embeddings + 0.5 * gradient / gradient.flatten(1).norm(dim=1).view(-1, 1, 1)
+    assert torch.allclose(loss, clean + clean_loss(moved))
+    assert clean_loss(moved) > clean  # the move raises the loss
+    assert torch.allclose(moved[1, 4:], embeddings[1, 4:])  # padding gets no gradient, so it does not move
+    loss.backward()
+    assert model.lstm.embeddings.weight.grad.abs().sum() > 0
+
+
+def test_adversarial_loss_is_for_training_only():
+    torch.manual_seed(0)
+    model = LSTMForSequenceClassification(tiny_config(adversarial_epsilon=5.0)).eval()
+    input_ids, labels = torch.randint(2, 50, (3, 6)), torch.tensor([0, 1, 1])
+    output = model(input_ids, labels=labels)
+    assert torch.allclose(output.loss, torch.nn.functional.cross_entropy(output.logits, labels))
+
+
+def test_adversarial_training_needs_trainable_embeddings_and_a_non_negative_epsilon():
+    model = LSTMForSequenceClassification(tiny_config(adversarial_epsilon=1.0)).train()
+    model.lstm.embeddings.weight.requires_grad_(False)
+    with pytest.raises(ValueError, match="needs trainable embeddings"):
+        model(torch.randint(2, 50, (2, 5)), labels=torch.tensor([0, 1]))
+    with pytest.raises(ValueError, match="adversarial_epsilon must be >= 0, got -1.0"):
+        LSTMForSequenceClassification(tiny_config(adversarial_epsilon=-1.0))
+
+
+def test_inputs_embeds_replace_the_lookup_and_must_match_the_ids(tiny_model):
+    input_ids = torch.randint(2, 50, (2, 5))
+    embeddings = tiny_model.lstm.embeddings(input_ids)
+    output = tiny_model.lstm(input_ids, output_hidden_states=True)
+    assert torch.equal(tiny_model.lstm(input_ids, inputs_embeds=embeddings).pooler_output, output.pooler_output)
+    assert len(output.hidden_states) == 2 and torch.equal(output.hidden_states[0], embeddings)
+    assert torch.equal(output.hidden_states[-1], output.last_hidden_state)
+    with pytest.raises(ValueError, match=r"inputs_embeds must have shape.*\(2, 5\).*got \(2, 4, 8\)"):
+        tiny_model.lstm(input_ids, inputs_embeds=embeddings[:, :4])
+
+
 @pytest.mark.parametrize("cell_type", ["lstm", "gru", "rnn"])
 @pytest.mark.parametrize("bidirectional", [False, True])
 @pytest.mark.parametrize("pooling", ["last", "mean", "max", "mean_max", "last_mean_max"])

@@ -123,6 +123,13 @@ def test_pretrained_vectors_and_word2vec_together_are_refused(tmp_path):
     assert not (tmp_path / "m").exists()
 
 
+def test_adversarial_training_with_frozen_embeddings_is_refused(tmp_path):
+    arguments = ["--adversarial_epsilon", "1.0", "--pretrained_vectors", "v.txt", "--freeze_embeddings", "true"]
+    with pytest.raises(SystemExit, match="--adversarial_epsilon needs trainable embeddings"):
+        run(TINY + ["--output_dir", str(tmp_path / "m")] + arguments)
+    assert not (tmp_path / "m").exists()
+
+
 def free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
