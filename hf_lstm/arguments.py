@@ -33,7 +33,7 @@ class ModelArguments:
         default=0.0,
         metadata={
             "help": "Adversarial training: also train on each review's embeddings moved by this L2 norm along the "
-            "gradient of its loss (0: off; a step costs about twice as much)."
+            "gradient of its loss (0: off; a training step costs about 2.3 times as much)."
         },
     )
     pretrained_vectors: str | None = field(
