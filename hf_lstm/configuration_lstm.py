@@ -43,6 +43,14 @@ class LSTMConfig(PretrainedConfig):
             Adversarial training on the word embeddings (Miyato et al., 2017): in training, also compute the loss on
             each review's embeddings moved by this L2 norm in the direction that raises its loss most (its
             gradient), and add it to the loss. 0 turns it off; when on, a training step costs about 2.3 times as much.
+        truncation (`str`, *optional*, defaults to `None`):
+            How a review longer than `max_tokens` tokens is cut, inside the model, so that training, evaluation, the
+            pipeline and exported graphs all read the same tokens: `"head"` (its first `max_tokens` tokens) or
+            `"head_tail"` (its first `max_tokens // 2` and its last `max_tokens - max_tokens // 2` tokens). `None`
+            keeps every token (models saved without this field: their tokenizer cut the head).
+        max_tokens (`int`, *optional*, defaults to `None`):
+            Tokens kept per review when `truncation` is set (the training option `max_length`; not named so here
+            because transformers reads a config's `max_length` as a text-generation setting).
         pad_token_id (`int`, *optional*, defaults to 0):
             Id of the `[PAD]` token; its embedding row stays zero.
     """
@@ -64,6 +72,8 @@ class LSTMConfig(PretrainedConfig):
         lstm_impl="torch",
         expected_value_loss_weight=0.0,
         adversarial_epsilon=0.0,
+        truncation=None,
+        max_tokens=None,
         pad_token_id=0,
         **kwargs,
     ):
@@ -80,4 +90,6 @@ class LSTMConfig(PretrainedConfig):
         self.lstm_impl = lstm_impl
         self.expected_value_loss_weight = expected_value_loss_weight
         self.adversarial_epsilon = adversarial_epsilon
+        self.truncation = truncation
+        self.max_tokens = max_tokens
         super().__init__(pad_token_id=pad_token_id, **kwargs)

@@ -14,12 +14,14 @@ import datasets
 import numpy as np
 from datasets import ClassLabel, DatasetDict, Features, Value
 from sklearn.model_selection import train_test_split
+import torch
 from transformers import AutoTokenizer
 
+from .modeling_lstm import TRUNCATIONS, truncate_batch
 from .tokenization import train_tokenizer
 
 FILE_BUILDERS = {".csv": "csv", ".json": "json", ".jsonl": "json", ".parquet": "parquet"}
-PREPARED_FORMAT = 2  # bump when the prepared data changes, so old caches are not reused
+PREPARED_FORMAT = 3  # bump when the prepared data changes, so old caches are not reused
 
 
 class DataError(ValueError):
@@ -155,7 +157,7 @@ def make_splits(raw, data_args):
     source = data_args.dataset_name
     splits = {}
     names = None
-    for split in raw:
+    for split in [split for split in ("train", "validation", "test") if split in raw]:  # unlabelled ones skipped
         dataset = join_texts(raw[split], data_args.text_columns, f"{source} [{split}]")
         dataset, names = encode_labels(
             dataset, data_args.label_column, data_args.task, data_args.class_names, f"{source} [{split}]"
@@ -180,25 +182,25 @@ def make_splits(raw, data_args):
     return DatasetDict({split: splits[split] for split in ("train", "validation", "test")}), names
 
 
-def truncate(ids, max_length, strategy):
-    """Keep `max_length` ids: the head, or the first and last halves of a long review (its verdict is often last)."""
-    if len(ids) <= max_length:
-        return ids
-    if strategy == "head":
-        return ids[:max_length]
-    head = max_length // 2
-    return ids[:head] + ids[len(ids) - (max_length - head) :]
-
-
 def tokenize_splits(splits, tokenizer, max_length, truncation):
-    """Add `input_ids` and `length` (for length-grouped batches) to every split."""
-    if truncation not in ("head", "head_tail"):
-        raise DataError(f"truncation must be 'head' or 'head_tail', got {truncation!r}")
+    """Add `input_ids` and `length` (for length-grouped batches) to every split.
+
+    The ids are cut here with the model's own rule (`truncate_batch`, which the model applies again, to no effect,
+    in its forward pass), so the cache stays small and word2vec reads the tokens the model reads.
+    """
+    if truncation not in TRUNCATIONS:
+        raise DataError(f"truncation must be one of {TRUNCATIONS}, got {truncation!r}")
 
     def encode(batch):
         encodings = tokenizer.backend_tokenizer.encode_batch(batch["text"], add_special_tokens=False)
-        input_ids = [truncate(encoding.ids, max_length, truncation) for encoding in encodings]
-        return {"input_ids": input_ids, "length": [len(ids) for ids in input_ids]}
+        rows = [torch.tensor(encoding.ids, dtype=torch.long) for encoding in encodings]
+        padded = torch.nn.utils.rnn.pad_sequence(rows, batch_first=True)  # (batch, longest)
+        mask = torch.nn.utils.rnn.pad_sequence([torch.ones_like(row) for row in rows], batch_first=True)
+        if padded.shape[1] == 0:  # every review of the batch is empty
+            return {"input_ids": [[] for _ in rows], "length": [0] * len(rows)}
+        kept, kept_mask = truncate_batch(padded, mask, max_length, truncation)  # 2 x (batch, <= max_length)
+        lengths = kept_mask.sum(dim=1).tolist()
+        return {"input_ids": [ids[:n].tolist() for ids, n in zip(kept, lengths)], "length": lengths}
 
     return splits.map(encode, batched=True, batch_size=2000, desc="Tokenizing")
 
@@ -225,7 +227,6 @@ def prepare_data(data_args):
             (splits["train"][i : i + 1000]["text"] for i in range(0, len(splits["train"]), 1000)),
             max_vocab_size=data_args.max_vocab_size,
             min_frequency=data_args.min_frequency,
-            model_max_length=data_args.max_length,
         )
         tokenized = tokenize_splits(splits, tokenizer, data_args.max_length, data_args.truncation)
         partial = cache.with_name(cache.name + f".tmp-{os.getpid()}")

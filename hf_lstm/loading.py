@@ -5,6 +5,7 @@ from pathlib import Path
 
 from safetensors import safe_open
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
+from transformers.tokenization_utils_base import VERY_LARGE_INTEGER
 
 from .configuration_lstm import LSTMConfig
 
@@ -49,7 +50,15 @@ def check_model_folder(folder):
 
 
 def load_model(folder, **kwargs):
-    """(model, tokenizer) from a folder, after `check_model_folder`; never unpickles anything."""
+    """(model, tokenizer) from a folder, after `check_model_folder`; never unpickles anything.
+
+    A model saved before its config carried the truncation (`truncation`, `max_tokens`) was scored with its tokenizer
+    cutting each review's head at `model_max_length`: such a model gets that rule in its config, so it keeps
+    predicting as it did, whether or not the caller asks the tokenizer to truncate.
+    """
     check_model_folder(folder)
     model = AutoModelForSequenceClassification.from_pretrained(folder, use_safetensors=True, **kwargs)
-    return model.eval(), AutoTokenizer.from_pretrained(folder)
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    if getattr(model.config, "truncation", None) is None and tokenizer.model_max_length < VERY_LARGE_INTEGER:
+        model.config.truncation, model.config.max_tokens = "head", tokenizer.model_max_length
+    return model.eval(), tokenizer

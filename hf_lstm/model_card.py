@@ -3,9 +3,10 @@
 import json
 import os
 import platform
+from pathlib import Path
 
 import torch
-from huggingface_hub import EvalResult, ModelCard, ModelCardData
+from huggingface_hub import DatasetCard, EvalResult, ModelCard, ModelCardData
 
 BODY = """
 # {name}
@@ -20,9 +21,10 @@ It is a standard `transformers` model (`model_type: hf_lstm`) with a word-level 
 ## How it was trained
 
 - data: `{dataset}`, text from {text_columns}, label `{label_column}` ({task}); splits train {train_rows} / validation {validation_rows} / test {test_rows}
-- vocabulary: {vocab_size} entries trained on the training split only; {max_length} tokens kept per review ({truncation})
+- vocabulary: {vocab_size} entries trained on the training split only; {max_length} tokens kept per review ({truncation}),
+  cut by the model itself (`truncation` and `max_tokens` in config.json), so every way of loading it reads the same tokens
 - command: `{command}`
-- training arguments: learning rate {learning_rate}, {epochs} epochs, batch {batch_size}, seed {seed}, {precision}; weights: {weights} (chosen on validation: `{best_metric}` = {best_value})
+- training arguments: learning rate {learning_rate}, {epochs} epochs, batch {batch_size}, seed {seed}, {precision} (the test split scored in float32, as saved); weights: {weights} (chosen on validation: `{best_metric}` = {best_value})
 - time: {runtime} on {machine}
 
 ## How to load it
@@ -42,6 +44,21 @@ files first: `trust_remote_code=True` runs them in your Python process.
 
 From a hub directory: `from_pretrained("org/name", cache_dir=HUB, revision="main")`, or set `HF_HUB_CACHE=HUB`.
 """
+
+
+def hub_dataset_id(dataset_name):
+    """The hub id of the training data for the card's `datasets:` metadata, or None.
+
+    A name that is not a local path is a hub id. A local folder is one only if its dataset card (README.md) names the
+    hub dataset it is a copy of (`copy_of: stanfordnlp/imdb` in `data/imdb/README.md`); a local path never is.
+    """
+    path = Path(dataset_name)
+    if not path.exists():
+        return dataset_name
+    card = path / "README.md"
+    if path.is_dir() and card.is_file():
+        return DatasetCard.load(card).data.to_dict().get("copy_of")
+    return None
 
 
 def describe_architecture(config):
@@ -65,18 +82,20 @@ def build_model_card(
     """Return the model card text (README.md) of a trained model; `weights` says which weights it holds."""
     metrics = {key[len("test_") :]: value for key, value in test_metrics.items()
                if key.startswith("test_") and key[len("test_"):] not in ("runtime", "samples_per_second", "steps_per_second")}
+    dataset_id = hub_dataset_id(data_args.dataset_name)
+    dataset_label = dataset_id or Path(data_args.dataset_name).name
     card_data = ModelCardData(
         library_name="transformers",
         pipeline_tag="text-classification",
         license="apache-2.0",
         tags=["hf_lstm", "lstm", "text-classification"],
-        datasets=[data_args.dataset_name],
+        datasets=[dataset_id] if dataset_id else None,
         model_name=os.path.basename(os.path.normpath(training_args.output_dir)),
         eval_results=[
             EvalResult(
                 task_type="text-classification",
-                dataset_type=data_args.dataset_name,
-                dataset_name=data_args.dataset_name,
+                dataset_type=dataset_label,
+                dataset_name=dataset_label,
                 dataset_split="test",
                 metric_type=name,
                 metric_value=round(float(value), 4),
@@ -103,7 +122,8 @@ def build_model_card(
         command=command,
         learning_rate=training_args.learning_rate,
         epochs=training_args.num_train_epochs,
-        batch_size=training_args.per_device_train_batch_size * max(1, training_args.world_size),
+        batch_size=training_args.per_device_train_batch_size * max(1, training_args.world_size)
+        * training_args.gradient_accumulation_steps,
         seed=training_args.seed,
         precision="bf16 autocast" if training_args.bf16 else "float32",
         weights=weights,

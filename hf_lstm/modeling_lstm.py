@@ -22,6 +22,25 @@ from .configuration_lstm import LSTMConfig
 CELL_TYPES = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 POOLINGS = ("last", "mean", "max", "mean_max", "last_mean_max")
 LSTM_IMPLS = ("torch", "reference")
+TRUNCATIONS = ("head", "head_tail")
+
+
+def truncate_batch(input_ids, attention_mask, max_length, strategy):
+    """Keep `max_length` tokens of each right-padded review: its head, or (`"head_tail"`) its first `max_length // 2`
+    and its last `max_length - max_length // 2` tokens (a review's verdict is often at its end).
+
+    This is the one place the rule lives: training data, evaluation, the pipeline and exported graphs all go through
+    it, so a saved model reads exactly what it was scored on. Applying it twice changes nothing.
+    """
+    width = min(input_ids.shape[1], max_length)
+    positions = torch.arange(width, device=input_ids.device).expand(input_ids.shape[0], width)  # (batch, width)
+    if strategy == "head_tail":
+        lengths = attention_mask.sum(dim=1, keepdim=True)  # (batch, 1)
+        skipped = (lengths - max_length).clamp(min=0)  # (batch, 1): tokens cut out of the middle
+        positions = positions + (positions >= max_length // 2) * skipped  # (batch, width)
+    elif strategy != "head":
+        raise ValueError(f"truncation must be one of {TRUNCATIONS}, got {strategy!r}")
+    return input_ids.gather(1, positions), attention_mask.gather(1, positions)  # 2 x (batch, width)
 
 
 class ReferenceLSTM(nn.Module):
@@ -125,6 +144,17 @@ class LSTMPreTrainedModel(PreTrainedModel):
     config: LSTMConfig
     base_model_prefix = "lstm"
     main_input_name = "input_ids"
+    # The loss is a mean over the batch; the Trainer divides it by the gradient-accumulation steps and DDP averages
+    # the gradients, so every launch computes the gradient of one process with the same global batch.
+    accepts_loss_kwargs = False
+
+    def save_pretrained(self, save_directory, *args, **kwargs):
+        """Save as usual; a model saved with its code also names the bare encoder in `auto_map`, so that
+        `AutoModel.from_pretrained(folder, trust_remote_code=True)` works as well as the task head's Auto class."""
+        if self._auto_class is not None:
+            auto_map = getattr(self.config, "auto_map", None) or {}
+            self.config.auto_map = {**auto_map, "AutoModel": "modeling_lstm.LSTMModel"}
+        return super().save_pretrained(save_directory, *args, **kwargs)
 
     @torch.no_grad()
     def _init_weights(self, module):
@@ -160,6 +190,10 @@ class LSTMModel(LSTMPreTrainedModel):
             raise ValueError(f"recurrent_dropout must be in [0, 1), got {config.recurrent_dropout!r}")
         if config.lstm_impl == "reference" and config.cell_type != "lstm":
             raise ValueError(f"lstm_impl='reference' exists for cell_type='lstm' only, got {config.cell_type!r}")
+        if config.truncation is not None and config.truncation not in TRUNCATIONS:
+            raise ValueError(f"truncation must be one of {TRUNCATIONS} or None, got {config.truncation!r}")
+        if config.truncation is not None and not (isinstance(config.max_tokens, int) and config.max_tokens > 0):
+            raise ValueError(f"truncation={config.truncation!r} needs max_tokens > 0, got {config.max_tokens!r}")
         self.embeddings = nn.Embedding(config.vocab_size, config.embedding_dim, padding_idx=config.pad_token_id)
         self.embedding_dropout = nn.Dropout(config.embedding_dropout)
         directions = 2 if config.bidirectional else 1
@@ -191,6 +225,10 @@ class LSTMModel(LSTMPreTrainedModel):
             attention_mask = None
         if attention_mask is None:
             attention_mask = torch.ones_like(input_ids)
+        if self.config.truncation is not None:
+            input_ids, attention_mask = truncate_batch(  # 2 x (batch, min(time, max_tokens))
+                input_ids, attention_mask, self.config.max_tokens, self.config.truncation
+            )
         # An empty review (no real token) is read as a single [PAD] token, whose embedding is zero.
         lengths = attention_mask.sum(dim=1).clamp(min=1)  # (batch,)
         positions = torch.arange(input_ids.shape[1], device=input_ids.device)  # (time,)

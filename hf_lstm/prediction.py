@@ -69,7 +69,7 @@ def predict(classifier, texts):
     order = sorted(range(len(texts)), key=lambda row: len(texts[row]))
     results = [None] * len(texts)
     regression = classifier.model.config.problem_type == "regression"
-    for row, scores in zip(order, classifier([texts[row] for row in order], truncation=True)):
+    for row, scores in zip(order, classifier([texts[row] for row in order])):  # the model truncates (its config)
         if regression:
             results[row] = {"rating": scores[0]["score"]}
         else:

@@ -7,7 +7,7 @@ PAD_TOKEN = "[PAD]"
 UNK_TOKEN = "[UNK]"
 
 
-def train_tokenizer(texts, max_vocab_size=25_000, min_frequency=1, model_max_length=512):
+def train_tokenizer(texts, max_vocab_size=25_000, min_frequency=1):
     """Train a word-level tokenizer on an iterable of texts (or of batches of texts) and wrap it for transformers.
 
     Text is lower-cased, stripped of HTML line breaks (IMDB's `<br />`), and split into words and runs of
@@ -26,16 +26,16 @@ def train_tokenizer(texts, max_vocab_size=25_000, min_frequency=1, model_max_len
         show_progress=False,
     )
     tokenizer.train_from_iterator(texts, trainer=trainer)
-    return wrap_tokenizer(tokenizer, model_max_length)
+    return wrap_tokenizer(tokenizer)
 
 
-def wrap_tokenizer(tokenizer, model_max_length=512):
-    """Wrap a `tokenizers.Tokenizer` as a transformers fast tokenizer that pads and truncates on the right."""
+def wrap_tokenizer(tokenizer):
+    """Wrap a `tokenizers.Tokenizer` as a transformers fast tokenizer that pads on the right and sets no length limit
+    (`model_max_length` stays transformers' "no limit" value: truncation belongs to the model)."""
     return PreTrainedTokenizerFast(
         tokenizer_object=tokenizer,
         pad_token=PAD_TOKEN,
         unk_token=UNK_TOKEN,
-        model_max_length=model_max_length,
         padding_side="right",
         truncation_side="right",
         model_input_names=["input_ids", "attention_mask"],

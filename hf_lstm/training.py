@@ -142,9 +142,10 @@ def has_trained_model(directory):
     return any((Path(directory) / name).exists() for name in MODEL_FILES)
 
 
-def build_model(model_args, tokenizer, label_names, task):
-    """An untrained `LSTMForSequenceClassification` sized for the vocabulary and labels."""
-    if task == "regression":
+def build_model(model_args, data_args, tokenizer, label_names):
+    """An untrained `LSTMForSequenceClassification` sized for the vocabulary and labels; its config carries the
+    truncation (`truncation`, `max_tokens`) the training data was cut with, so the saved model cuts the same way."""
+    if data_args.task == "regression":
         labels = {"num_labels": 1, "problem_type": "regression", "id2label": {0: "rating"}, "label2id": {"rating": 0}}
     else:
         labels = {
@@ -154,7 +155,14 @@ def build_model(model_args, tokenizer, label_names, task):
             "label2id": {name: i for i, name in enumerate(label_names)},
         }
     config_fields = {f.name: getattr(model_args, f.name) for f in fields(model_args) if hasattr(LSTMConfig(), f.name)}
-    config = LSTMConfig(vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id, **config_fields, **labels)
+    config = LSTMConfig(
+        vocab_size=len(tokenizer),
+        pad_token_id=tokenizer.pad_token_id,
+        truncation=data_args.truncation,
+        max_tokens=data_args.max_length,
+        **config_fields,
+        **labels,
+    )
     return LSTMForSequenceClassification(config)
 
 
@@ -187,6 +195,10 @@ def save_final_model(trainer, output_dir, extra_files):
         trainer.save_model(str(staging))
         if not trainer.is_world_process_zero():
             return
+        # The Trainer pickles its arguments beside the model; a model folder is what users download and load, so it
+        # holds no pickle: the arguments go in as JSON (checkpoints keep the Trainer's own files for resuming).
+        (staging / "training_args.bin").unlink(missing_ok=True)
+        (staging / "training_args.json").write_text(trainer.args.to_json_string())
         for name, content in extra_files.items():
             path = staging / name
             path.write_bytes(content) if isinstance(content, bytes) else path.write_text(content)
@@ -203,6 +215,22 @@ def save_final_model(trainer, output_dir, extra_files):
     staging.rename(output_dir)
     if old is not None:
         shutil.rmtree(old)
+
+
+def test_predictions_jsonl(test, label_names):
+    """The test split's predictions, one JSON line per review in the split's order: `{"label", "probabilities"}`
+    (every class's probability) or `{"rating"}` for regression, as `hf_lstm.prediction.predict` answers."""
+    logits = torch.from_numpy(test.predictions).double()  # (reviews, num_labels)
+    if label_names is None:
+        rows = [{"rating": value} for value in logits[:, 0].tolist()]
+    else:
+        probabilities = logits.softmax(dim=-1).tolist()
+        rows = [
+            {"label": label_names[max(range(len(row)), key=row.__getitem__)],
+             "probabilities": dict(zip(label_names, row))}
+            for row in probabilities
+        ]
+    return "".join(json.dumps(row) + "\n" for row in rows)
 
 
 def run_plots(trainer, test, label_names, metric):
@@ -241,7 +269,7 @@ def run(argv=None):
     with training_args.main_process_first(desc="preparing data"):
         splits, tokenizer, label_names = prepare_data(data_args)
     set_seed(training_args.seed)
-    model = build_model(model_args, tokenizer, label_names, data_args.task)
+    model = build_model(model_args, data_args, tokenizer, label_names)
     if model_args.head_bias_from_labels:
         init_head_bias_from_labels(model, splits["train"]["labels"], data_args.task)
     vectors_found = None
@@ -301,7 +329,14 @@ def run(argv=None):
     else:
         weights, validation_value = "the best epoch", trainer.state.best_metric
 
+    # Score the test split with the float32 model that is saved (not under the bf16 autocast that accelerate put
+    # around the forward pass for training), so the saved model predicts exactly what was scored.
+    trainer.accelerator.unwrap_model(trainer.model, keep_fp32_wrapper=False)
+    # ...in the split's own order: with group_by_length the Trainer evaluates in length-grouped order too, which
+    # scores the same but would permute the predictions written to test_predictions.jsonl.
+    sampling, training_args.train_sampling_strategy = training_args.train_sampling_strategy, "sequential"
     test = trainer.predict(splits["test"], metric_key_prefix="test")
+    training_args.train_sampling_strategy = sampling
     test_metrics = test.metrics
     trainer.log_metrics("test", test_metrics)
     elapsed = time.time() - started
@@ -336,6 +371,7 @@ def run(argv=None):
         {
             "README.md": card,
             "test_results.json": json.dumps(test_metrics, indent=2),
+            "test_predictions.jsonl": test_predictions_jsonl(test, label_names),
             "all_results.json": json.dumps(results, indent=2),
             "log_history.json": json.dumps(trainer.state.log_history, indent=2),
             **run_plots(trainer, test, label_names, training_args.metric_for_best_model),

@@ -197,7 +197,7 @@ def benchmark_training(config_path, steps, output_dir, bf16):
     )
     splits, tokenizer, names = prepare_data(data_args)
     torch.manual_seed(0)
-    model = build_model(model_args, tokenizer, names, data_args.task)
+    model = build_model(model_args, data_args, tokenizer, names)
     collator = CountingCollator(tokenizer)
     training_args.max_steps = steps + 5
     training_args.save_strategy = training_args.eval_strategy = training_args.logging_strategy = "no"

@@ -16,7 +16,7 @@ REVIEWS = [
 
 @pytest.fixture
 def tokenizer():
-    return train_tokenizer(REVIEWS, max_vocab_size=100, model_max_length=32)
+    return train_tokenizer(REVIEWS, max_vocab_size=100)
 
 
 def tiny_config(**overrides):
@@ -38,7 +38,8 @@ def save_tiny_model(directory, tokenizer, regression=False):
         labels = dict(num_labels=1, problem_type="regression", id2label={0: "rating"}, label2id={"rating": 0})
     else:
         labels = dict(num_labels=2, id2label={0: "neg", 1: "pos"}, label2id={"neg": 0, "pos": 1})
-    config = tiny_config(vocab_size=len(tokenizer), bidirectional=True, pooling="mean_max", **labels)
+    config = tiny_config(vocab_size=len(tokenizer), bidirectional=True, pooling="mean_max", truncation="head_tail",
+                         max_tokens=32, **labels)
     LSTMForSequenceClassification(config).save_pretrained(directory)
     tokenizer.save_pretrained(directory)
     return directory

@@ -2,7 +2,7 @@ import pytest
 from datasets import Dataset, DatasetDict
 
 from hf_lstm.arguments import DataArguments
-from hf_lstm.data import DataError, make_splits, load_raw_dataset, prepare_data, tokenize_splits, truncate
+from hf_lstm.data import DataError, make_splits, load_raw_dataset, prepare_data, tokenize_splits
 from hf_lstm.tokenization import train_tokenizer
 
 CLOTHING = "data/clothing-reviews/Womens Clothing E-Commerce Reviews.csv"
@@ -57,11 +57,17 @@ def test_missing_text_column_is_named(tmp_path):
         make_splits(load_raw_dataset(str(path)), DataArguments(dataset_name=str(path), class_names=["0", "1"]))
 
 
-def test_truncation_keeps_head_and_tail():
-    ids = list(range(10))
-    assert truncate(ids, 4, "head") == [0, 1, 2, 3]
-    assert truncate(ids, 5, "head_tail") == [0, 1, 7, 8, 9]
-    assert truncate(ids[:3], 5, "head_tail") == [0, 1, 2]
+def test_prepared_ids_are_cut_with_the_models_rule():
+    texts = ["w0 w1 w2 w3 w4 w5 w6 w7 w8 w9", "w0 w1 w2", ""]
+    tokenizer = train_tokenizer([texts[0]], min_frequency=1)
+    splits = DatasetDict({"train": Dataset.from_dict({"text": texts, "labels": [1, 0, 0]})})
+    full = tokenizer(texts, add_special_tokens=False)["input_ids"]
+    head_tail = tokenize_splits(splits, tokenizer, max_length=5, truncation="head_tail")["train"]
+    assert head_tail["input_ids"] == [full[0][:2] + full[0][7:], full[1], []] and head_tail["length"] == [5, 3, 0]
+    head = tokenize_splits(splits, tokenizer, max_length=4, truncation="head")["train"]
+    assert head["input_ids"] == [full[0][:4], full[1], []]
+    with pytest.raises(DataError, match="truncation must be one of .*'tail'"):
+        tokenize_splits(splits, tokenizer, max_length=4, truncation="tail")
 
 
 def test_prepared_ids_are_those_the_tokenizer_gives_at_prediction_time():

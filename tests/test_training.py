@@ -13,10 +13,12 @@ import sys
 import psutil
 import pytest
 import torch
-from transformers import AutoModelForSequenceClassification, AutoTokenizer
+from transformers import AutoModelForSequenceClassification, AutoTokenizer, pipeline
 
 import hf_lstm  # noqa: F401  (registers the Auto classes)
 from hf_lstm import LSTMForSequenceClassification, training
+from hf_lstm.data import prepare_data
+from hf_lstm.prediction import load_classifier, predict
 from hf_lstm.training import complete_checkpoints, init_head_bias_from_labels, parse_arguments, run, save_final_model
 
 from .conftest import tiny_config
@@ -73,8 +75,10 @@ def test_tiny_run_saves_a_model_that_reloads_with_the_auto_classes(tmp_path):
                                    "--pretrained_vectors", str(vectors)])
     results = json.loads((output_dir / "all_results.json").read_text())
     assert 0 < results["pretrained_vectors_found"] < 0.01  # 2 of ~2,000 words
-    for name in ("config.json", "model.safetensors", "tokenizer.json", "test_results.json"):
+    for name in ("config.json", "model.safetensors", "tokenizer.json", "test_results.json", "training_args.json"):
         assert (output_dir / name).is_file(), name
+    assert not list(output_dir.glob("*.bin"))  # no pickle in what users download
+    assert json.loads((output_dir / "training_args.json").read_text())["learning_rate"] == 2e-3
     assert json.loads((output_dir / "test_results.json").read_text())["test_accuracy"] == metrics["test_accuracy"]
     assert 0.0 <= metrics["test_accuracy"] <= 1.0 and metrics["test_loss"] > 0
     elapsed = [entry["elapsed_s"] for entry in json.loads((output_dir / "log_history.json").read_text())]
@@ -88,6 +92,62 @@ def test_tiny_run_saves_a_model_that_reloads_with_the_auto_classes(tmp_path):
     batch = tokenizer(["a great film", "dull and far too long, i left"], padding=True, return_tensors="pt")
     with torch.no_grad():
         assert model(**batch).logits.shape == (2, 2)
+
+
+STOCK_PIPELINE_WITHOUT_THE_PACKAGE = """
+import json, sys
+sys.modules["hf_lstm"] = None  # not importable: only stock transformers and the folder's own code
+from transformers import pipeline
+classifier = pipeline("text-classification", model=sys.argv[1], trust_remote_code=True, top_k=None)
+print(json.dumps(classifier(json.load(open(sys.argv[2])))))
+"""
+
+
+def as_scored(outputs, regression):
+    """Stock pipeline outputs (top_k=None) in the shape of test_predictions.jsonl."""
+    if regression:
+        return [{"rating": scores[0]["score"]} for scores in outputs]
+    return [{"label": scores[0]["label"], "probabilities": {s["label"]: s["score"] for s in scores}} for scores in outputs]
+
+
+def assert_same_predictions(got, scored):
+    assert len(got) == len(scored)
+    for row, (mine, theirs) in enumerate(zip(got, scored)):
+        if "rating" in theirs:
+            assert mine["rating"] == pytest.approx(theirs["rating"], abs=1e-5), row
+        else:
+            assert mine["label"] == theirs["label"], row
+            assert mine["probabilities"] == pytest.approx(theirs["probabilities"], abs=1e-5), row
+
+
+@pytest.mark.parametrize("truncation,task", [("head_tail", "classification"), ("head", "regression")])
+def test_the_saved_model_predicts_exactly_what_the_training_run_scored(tmp_path, truncation, task):
+    output_dir = tmp_path / "model"
+    arguments = TINY + ["--output_dir", str(output_dir), "--cache_dir", str(tmp_path / "cache"),
+                        "--truncation", truncation, "--max_length", "24", "--task", task]
+    if task == "regression":
+        arguments += ["--metric_for_best_model", "rmse", "--greater_is_better", "false"]
+    _, metrics = run(arguments)
+    splits, _, _ = prepare_data(parse_arguments(arguments)[1])
+    texts, labels = list(splits["test"]["text"]), list(splits["test"]["labels"])
+    assert sum(len(text.split()) > 24 for text in texts) > 100  # nearly every test review is cut
+    scored = [json.loads(line) for line in (output_dir / "test_predictions.jsonl").read_text().splitlines()]
+    if task == "classification":  # the file holds what test_results.json scored
+        accuracy = sum(row["label"] == ("neg", "pos")[label] for row, label in zip(scored, labels)) / len(labels)
+        assert accuracy == pytest.approx(metrics["test_accuracy"])
+    regression = task == "regression"
+
+    classifier = pipeline("text-classification", model=str(output_dir), top_k=None)
+    assert_same_predictions(as_scored(classifier(texts), regression), scored)
+    assert_same_predictions(as_scored(classifier(texts, truncation=True), regression), scored)
+    assert_same_predictions(predict(load_classifier(str(output_dir)), texts), scored)
+
+    (tmp_path / "texts.json").write_text(json.dumps(texts))
+    command = [sys.executable, "-c", STOCK_PIPELINE_WITHOUT_THE_PACKAGE, str(output_dir), str(tmp_path / "texts.json")]
+    result = subprocess.run(command, capture_output=True, text=True, cwd="/", timeout=300,
+                            env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert_same_predictions(as_scored(json.loads(result.stdout), regression), scored)
 
 
 def test_existing_trained_model_is_not_overwritten(tmp_path):
