@@ -72,17 +72,23 @@ class DataArguments:
     dataset_config_name: str | None = field(default=None, metadata={"help": "Config name of a hub dataset."})
     text_columns: list[str] = field(
         default_factory=lambda: ["text"],
-        metadata={"help": "Column(s) holding the text; several are joined with a space (empty ones skipped)."},
+        metadata={
+            "help": "Column(s) holding the text; several are joined with a space (empty ones skipped).",
+            "aliases": ["--text_column_names"],  # run_classification.py's name
+        },
     )
-    label_column: str = field(default="label", metadata={"help": "Column holding the label."})
+    label_column: str = field(
+        default="label", metadata={"help": "Column holding the label.", "aliases": ["--label_column_name"]}
+    )
     task: str = field(
         default="classification", metadata={"help": "classification (one class per review) | regression (a number)."}
     )
     class_names: list[str] | None = field(
         default=None,
         metadata={
-            "help": "Class names for a label column that is not a ClassLabel, e.g. 1 2 3 4 5; a value's text must "
-            "equal one of them. Default: the ClassLabel's names."
+            "help": "Class names (and their order) for a label column that is not a ClassLabel, e.g. 1 2 3 4 5; a "
+            "value's text must equal one of them. Default: the ClassLabel's names, else the training split's "
+            "distinct labels, sorted (numbers in numeric order)."
         },
     )
     validation_split_size: float = field(
@@ -95,7 +101,13 @@ class DataArguments:
     split_seed: int = field(default=42, metadata={"help": "Seed of the stratified splits."})
     max_vocab_size: int = field(default=25_000, metadata={"help": "Most frequent words kept (plus [PAD], [UNK])."})
     min_frequency: int = field(default=1, metadata={"help": "Words seen fewer times in training become [UNK]."})
-    max_length: int = field(default=400, metadata={"help": "Tokens kept per review."})
+    max_length: int = field(
+        default=400,
+        metadata={
+            "help": "Tokens kept per review; saved in the model's config (max_tokens), which cuts every review it reads.",
+            "aliases": ["--max_seq_length"],  # run_classification.py's name
+        },
+    )
     truncation: str = field(
         default="head_tail",
         metadata={"help": "head (keep the first max_length tokens) | head_tail (keep the first and the last halves)."},

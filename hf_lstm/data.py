@@ -82,6 +82,18 @@ def join_texts(dataset, text_columns, source):
     return dataset.map(join, batched=True, desc="Joining text columns")
 
 
+def infer_class_names(values, label_column, source):
+    """Class names for a label column that is not a `ClassLabel`: the training split's distinct values, sorted (in
+    numeric order when every value is a number: "2" before "10"), as strings."""
+    present = {str(value).strip() for value in values if value is not None and str(value).strip()}
+    if not present:
+        raise DataError(f"{source}: column {label_column!r} holds no labels")
+    try:
+        return sorted(present, key=float)
+    except ValueError:
+        return sorted(present)
+
+
 def label_encoder(feature, task, label_names, label_column, source):
     """Return (function mapping one raw label to a training label or None if invalid, class names or None)."""
     if task == "regression":
@@ -100,10 +112,6 @@ def label_encoder(feature, task, label_names, label_column, source):
     if task != "classification":
         raise DataError(f"task must be 'classification' or 'regression', got {task!r}")
     if label_names is None:
-        if not isinstance(feature, ClassLabel):
-            raise DataError(
-                f"{source}: column {label_column!r} is not a ClassLabel; give its class names as class_names"
-            )
         label_names = list(feature.names)
         return (lambda value: value if isinstance(value, int) and 0 <= value < len(label_names) else None), label_names
     index = {str(name): i for i, name in enumerate(label_names)}
@@ -116,8 +124,11 @@ def label_encoder(feature, task, label_names, label_column, source):
     return to_index, [str(name) for name in label_names]
 
 
-def encode_labels(dataset, label_column, task, label_names, source):
-    """Add a `labels` column, refusing the split if any label is missing or invalid (naming the first bad rows)."""
+def encode_labels(dataset, label_column, task, label_names, source, inferred=False):
+    """Add a `labels` column, refusing the split if any label is missing or invalid (naming the first bad rows).
+
+    `inferred`: the class names were read from the training split, so a label outside them is one that training
+    never saw, and the error says so."""
     if label_column not in dataset.column_names:
         raise DataError(f"{source}: label column {label_column!r} not found; columns are {dataset.column_names}")
     encode, names = label_encoder(dataset.features[label_column], task, label_names, label_column, source)
@@ -126,6 +137,11 @@ def encode_labels(dataset, label_column, task, label_names, source):
     bad = [i for i, label in enumerate(labels) if label is None]
     if bad:
         shown = ", ".join(f"row {i}: {raw[i]!r}" for i in bad[:5])
+        if inferred:
+            raise DataError(
+                f"{source}: column {label_column!r} has {len(bad)} label(s) that the training split never has "
+                f"(its classes are {names}); first: {shown}"
+            )
         expected = f"one of {names}" if names else "a finite number"
         raise DataError(
             f"{source}: column {label_column!r} has {len(bad)} invalid label(s), expected {expected}; first: {shown}"
@@ -136,16 +152,41 @@ def encode_labels(dataset, label_column, task, label_names, source):
     return dataset.add_column("labels", labels, feature=feature), names
 
 
-def stratified_split(dataset, size, seed):
-    """Split off `size` rows (an int), stratified on `labels`; returns (rest, held_out).
+def strata(dataset, rows, source):
+    """What a held-out split is stratified on: the class; for regression the value when every value repeats (star
+    ratings), else the decile bin of the value (continuous ratings such as 3.25), or nothing for a handful of reviews.
+
+    A class with a single review cannot be split between two sets; it is refused by name."""
+    labels = np.array(dataset["labels"])[rows]
+    feature = dataset.features["labels"]
+    counts = Counter(labels.tolist())
+    if not isinstance(feature, ClassLabel):
+        if min(counts.values()) >= 2:  # few distinct values, each repeated (star ratings): stratify on the value
+            return labels
+        edges = np.unique(np.quantile(labels, np.linspace(0, 1, 11)[1:-1]))
+        bins = np.searchsorted(edges, labels, side="right")  # ten bins of about equal size (fewer when values repeat)
+        return bins if min(Counter(bins.tolist()).values()) >= 2 else None  # too few reviews to stratify: random
+    single = sorted(feature.names[label] for label, count in counts.items() if count < 2)
+    if single:
+        raise DataError(
+            f"{source}: class(es) {single} have a single review, too few to hold some out for validation or test; "
+            "add reviews of them, merge them into another class, or give validation and test splits"
+        )
+    return labels
+
+
+def stratified_split(dataset, size, seed, source="the training split"):
+    """Split off `size` rows (an int), stratified on the labels (see `strata`); returns (rest, held_out).
 
     Reviews whose text occurs more than once (IMDB's training file repeats 96) always stay in `rest`, so no review
     is in two splits and the held-out split still has exactly `size` rows.
     """
-    texts, labels = dataset["text"], np.array(dataset["labels"])
+    texts = dataset["text"]
     counts = Counter(texts)
     unique = np.array([i for i, text in enumerate(texts) if counts[text] == 1])
-    _, held_out = train_test_split(unique, test_size=size, random_state=seed, stratify=labels[unique])
+    _, held_out = train_test_split(
+        unique, test_size=size, random_state=seed, stratify=strata(dataset, unique, source)
+    )
     rest = np.setdiff1d(np.arange(len(dataset)), held_out)
     return dataset.select(rest), dataset.select(np.sort(held_out))
 
@@ -155,21 +196,30 @@ def make_splits(raw, data_args):
     if "train" not in raw:
         raise DataError(f"{data_args.dataset_name}: no 'train' split; splits are {list(raw)}")
     source = data_args.dataset_name
+    names, inferred = data_args.class_names, False
+    label_column = data_args.label_column
+    if data_args.task == "classification" and names is None:
+        if label_column not in raw["train"].column_names:
+            raise DataError(f"{source} [train]: label column {label_column!r} not found; "
+                            f"columns are {raw['train'].column_names}")
+        if not isinstance(raw["train"].features[label_column], ClassLabel):
+            names, inferred = infer_class_names(raw["train"][label_column], label_column, f"{source} [train]"), True
     splits = {}
-    names = None
+    given = names
     for split in [split for split in ("train", "validation", "test") if split in raw]:  # unlabelled ones skipped
         dataset = join_texts(raw[split], data_args.text_columns, f"{source} [{split}]")
         dataset, names = encode_labels(
-            dataset, data_args.label_column, data_args.task, data_args.class_names, f"{source} [{split}]"
+            dataset, label_column, data_args.task, given, f"{source} [{split}]", inferred=inferred and split != "train"
         )
         splits[split] = dataset.select_columns(["text", "labels"])
     train = splits["train"]
     total = len(train)
     if "test" not in splits:
-        train, splits["test"] = stratified_split(train, round(total * data_args.test_split_size), data_args.split_seed)
+        size = round(total * data_args.test_split_size)
+        train, splits["test"] = stratified_split(train, size, data_args.split_seed, f"{source} [train]")
     if "validation" not in splits:
         size = round(total * data_args.validation_split_size)
-        train, splits["validation"] = stratified_split(train, size, data_args.split_seed)
+        train, splits["validation"] = stratified_split(train, size, data_args.split_seed, f"{source} [train]")
     splits["train"] = train
     limits = {
         "train": data_args.max_train_samples,

@@ -9,9 +9,12 @@ so the stock loader reads it with no project code:
 
 Every write goes to a temporary name first and is renamed into place, under a per-repo lock: a push killed at any
 moment leaves every ref naming a complete snapshot, and the next push clears what the killed one left behind.
+
+A revision id is a hash over the revision's file names and contents, so it pins them: `verify` and `pull` recompute
+it and refuse a snapshot whose files no longer give its id (a link repointed to another revision's blob, say).
+`manifests/<revision id>.json` records the files each push wrote, to name the one that changed.
 """
 
-import fcntl
 import hashlib
 import json
 import os
@@ -21,6 +24,8 @@ import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
+from filelock import FileLock
+from huggingface_hub import scan_cache_dir
 from huggingface_hub.utils import HFValidationError, validate_repo_id
 
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt")
@@ -96,19 +101,16 @@ def _fsync_write(path, data):
 
 @contextmanager
 def repo_lock(repo):
-    """Serialise writers of one repo (pushes from several processes or machines on a shared disk)."""
+    """Serialise writers of one repo (pushes from several processes or machines on a shared disk); `filelock` works
+    on Linux, macOS and Windows alike."""
     repo.mkdir(parents=True, exist_ok=True)
-    with open(repo / ".lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    with FileLock(repo / ".lock"):
+        yield
 
 
 def clean_leftovers(repo):
     """Remove the temporary files and folders of pushes that were killed (called under the repo lock)."""
-    for folder in (repo, repo / "blobs", repo / "snapshots", repo / "refs"):
+    for folder in (repo, repo / "blobs", repo / "snapshots", repo / "refs", repo / "manifests"):
         if folder.is_dir():
             for entry in folder.iterdir():
                 if entry.name.startswith(TEMPORARY):
@@ -165,6 +167,12 @@ def _write_revision(repo, model_dir, names, branch, tag):
             os.replace(partial, blob)
         hashes[name] = digest
     revision = revision_id(hashes)
+    manifest = repo / "manifests" / f"{revision}.json"
+    if not manifest.is_file():
+        manifest.parent.mkdir(exist_ok=True)
+        partial = manifest.with_name(f"{TEMPORARY}{uuid.uuid4().hex}")
+        _fsync_write(partial, json.dumps(hashes, indent=1, sort_keys=True).encode())
+        os.replace(partial, manifest)
     snapshot = repo / "snapshots" / revision
     if not snapshot.is_dir():
         partial = repo / "snapshots" / f"{TEMPORARY}{uuid.uuid4().hex}"
@@ -199,14 +207,17 @@ def resolve(repo_id, hub_dir, revision="main"):
 
 
 def verify(snapshot):
-    """Check every file of a snapshot against its blob's name (its sha256); refuse pickles. Returns the file names."""
+    """Check a snapshot: every file against its blob's name (its sha256), and the files together against the revision
+    id (the snapshot folder's name), which pins their names and contents; refuse pickles. Returns the file names."""
     snapshot = Path(snapshot)
     names = sorted(entry.name for entry in snapshot.iterdir())
+    hashes = {}
     for name in names:
         path = snapshot / name
         if name.endswith(PICKLE_SUFFIXES):
             raise HubError(f"{path}: pickle files are refused (never unpickled); only safetensors are loaded")
         actual = sha256_of(path) if path.exists() else None
+        hashes[name] = actual
         if not path.is_symlink():  # a copied file (no symlinks here): it must be one of the repo's blobs
             if not (snapshot.parent.parent / "blobs" / actual).is_file():
                 raise HubError(f"{path}: no blob matches this file's sha256 {actual}")
@@ -216,6 +227,15 @@ def verify(snapshot):
             raise HubError(f"{path}: its blob {expected} is missing")
         if actual != expected:
             raise HubError(f"{path}: content does not match its blob hash (expected sha256 {expected}, got {actual})")
+    if revision_id(hashes) != snapshot.name:
+        manifest = snapshot.parent.parent / "manifests" / f"{snapshot.name}.json"
+        pushed = json.loads(manifest.read_text()) if manifest.is_file() else {}
+        changed = sorted(name for name in set(pushed) | set(hashes) if pushed.get(name) != hashes.get(name))
+        named = ", ".join(str(snapshot / name) for name in changed) if pushed else f"one of the files in {snapshot}"
+        raise HubError(
+            f"{named}: not the content revision {snapshot.name} was pushed with (its files no longer give its id); "
+            "the revision was changed after the push"
+        )
     return names
 
 
@@ -239,20 +259,24 @@ def pull(repo_id, hub_dir, revision="main", to=None):
 
 
 def list_hub(hub_dir):
-    """{repo_id: {"branches": {name: id}, "tags": {name: id}, "revisions": [ids]}} for every repo of the hub."""
+    """{repo_id: {"branches": {name: id}, "tags": {name: id}, "revisions": [ids]}} for every repo of the hub, read
+    with huggingface_hub's `scan_cache_dir` (the hub directory is a Hugging Face cache)."""
+    if not Path(hub_dir).is_dir():
+        return {}
+    scanned = scan_cache_dir(hub_dir)
+    if scanned.warnings:
+        raise HubError(f"{hub_dir}: {scanned.warnings[0]}")
     listing = {}
-    for repo in sorted(Path(hub_dir).glob("models--*")):
-        tags = set(read_tag_names(repo))
-        refs = {
-            ref.name: ref.read_text().strip()
-            for ref in sorted((repo / "refs").glob("*"))
-            if ref.is_file() and not ref.name.startswith(TEMPORARY)
-        }
-        listing[repo.name[len("models--") :].replace("--", "/")] = {
-            "branches": {name: rev for name, rev in refs.items() if name not in tags},
-            "tags": {name: rev for name, rev in refs.items() if name in tags},
+    for repo in sorted(scanned.repos, key=lambda repo: repo.repo_id):
+        if repo.repo_type != "model":
+            continue
+        tags = set(read_tag_names(Path(repo.repo_path)))
+        refs = {name: info.commit_hash for name, info in repo.refs.items() if not name.startswith(TEMPORARY)}
+        listing[repo.repo_id] = {
+            "branches": {name: rev for name, rev in sorted(refs.items()) if name not in tags},
+            "tags": {name: rev for name, rev in sorted(refs.items()) if name in tags},
             "revisions": sorted(
-                entry.name for entry in (repo / "snapshots").glob("*") if not entry.name.startswith(TEMPORARY)
+                info.commit_hash for info in repo.revisions if not info.commit_hash.startswith(TEMPORARY)
             ),
         }
     return listing

@@ -26,10 +26,11 @@ from transformers import (
 from .arguments import DataArguments, ModelArguments, RunArguments
 from .averaging import use_checkpoint_average
 from .configuration_lstm import LSTMConfig
-from .data import prepare_data
+from .data import DataError, prepare_data
 from .embeddings import load_pretrained_embeddings, train_word2vec_embeddings
 from .hardware import fast_bf16_available, has_accelerator
-from .hub import check_repo_id, push
+from .hub import HubError, check_repo_id, push
+from .loading import ModelFolderError
 from .metrics import build_compute_metrics
 from .model_card import build_model_card
 from .modeling_lstm import LSTMForSequenceClassification
@@ -54,6 +55,18 @@ LSTM_TRAINING_DEFAULTS = {
     "report_to": "none",
     "dataloader_pin_memory": False,
 }
+
+# TrainingArguments fields that transformers leaves to the script, or that would bypass what the project does, with
+# the project's way: refused rather than parsed and silently ignored.
+REFUSED_TRAINING_ARGUMENTS = {
+    "do_train": "scripts/train.py always trains, selects on validation and scores the test split once",
+    "do_eval": "scripts/train.py always trains, selects on validation and scores the test split once",
+    "do_predict": "scripts/train.py always trains, selects on validation and scores the test split once; "
+    "predict with scripts/predict.py",
+    "resume_from_checkpoint": "use --resume true: it continues the last complete checkpoint in --output_dir exactly",
+    "push_to_hub": "use --push_to_hub_dir HUB --hub_model_id org/name: it pushes the complete saved model, with its "
+    "model card, to a hub directory (upload that folder to the Hugging Face Hub with `hf upload` if you wish)",
+}
 MODEL_FILES = ("config.json", "model.safetensors", "pytorch_model.bin")
 COMPLETE_MARKER = "checkpoint_complete"
 
@@ -67,18 +80,25 @@ def parse_arguments(argv=None):
     parser.set_defaults(use_cpu=not has_accelerator())
     # bf16 autocast by default only where the hardware runs it fast; `bf16: false` (or --bf16 false) turns it off.
     parser.set_defaults(bf16=fast_bf16_available())
+    # a field may be named as on the command line's aliases too (label_column_name for label_column)
+    dests = {option.lstrip("-"): action.dest for action in parser._actions for option in action.option_strings}
+    given = {dests.get(word[2:].split("=")[0]) for word in argv if word.startswith("--")}
     if argv and argv[0].endswith((".yaml", ".yml", ".json")):
         config_path = argv.pop(0)
         with open(config_path) as handle:
             values = yaml.safe_load(handle) or {}
-        known = {action.dest for action in parser._actions}
-        unknown = sorted(set(values) - known)
+        unknown = sorted(set(values) - set(dests))
         if unknown:
             raise SystemExit(f"{config_path}: unknown field(s) {unknown}")
+        values = {dests[name]: value for name, value in values.items()}
+        given |= set(values)
         parser.set_defaults(**values)
         for action in parser._actions:  # a required field given in the file is no longer required
             if action.dest in values:
                 action.required = False
+    refused = [name for name in REFUSED_TRAINING_ARGUMENTS if name in given]
+    if refused:
+        raise SystemExit(f"--{refused[0]} is not supported: {REFUSED_TRAINING_ARGUMENTS[refused[0]]}")
     return parser.parse_args_into_dataclasses(args=argv)
 
 
@@ -386,4 +406,12 @@ def run(argv=None):
 
 
 def main(argv=None):
-    run(argv)
+    """The command line: a bad argument or bad data ends with one `error: ...` line and exit status 1."""
+    try:
+        run(argv)
+    except (DataError, HubError, ModelFolderError) as error:
+        raise SystemExit(f"error: {error}") from None
+    except SystemExit as error:
+        if isinstance(error.code, str):
+            raise SystemExit(f"error: {error.code}") from None
+        raise

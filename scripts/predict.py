@@ -37,8 +37,12 @@ def main(argv=None):
     if not texts:
         lines = open(args.file, encoding="utf-8") if args.file else sys.stdin
         texts = [line.rstrip("\n") for line in lines]
-    classifier = load_classifier(args.model, hub_dir=args.hub_dir, quantize=args.quantize, batch_size=args.batch_size)
-    for text, result in zip(texts, predict(classifier, texts)):
+    try:
+        classifier = load_classifier(args.model, hub_dir=args.hub_dir, quantize=args.quantize, batch_size=args.batch_size)
+        results = predict(classifier, texts)
+    except (ValueError, OSError) as error:  # a folder, revision or text that cannot be used: one line, not a traceback
+        raise SystemExit(f"error: {error}") from None
+    for text, result in zip(texts, results):
         print(json.dumps({"text": text, **result}, ensure_ascii=False))
 
 

@@ -1,5 +1,8 @@
+from collections import Counter
+
+import numpy as np
 import pytest
-from datasets import Dataset, DatasetDict
+from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
 
 from hf_lstm.arguments import DataArguments
 from hf_lstm.data import DataError, make_splits, load_raw_dataset, prepare_data, tokenize_splits
@@ -137,3 +140,58 @@ def test_regression_and_nan_labels_are_checked_too(tmp_path, task, bad):
     args = DataArguments(dataset_name=path, label_column="stars", task=task, class_names=names)
     with pytest.raises(DataError, match=r"column 'stars' has 1 invalid label.*row 12"):
         make_splits(load_raw_dataset(path), args)
+
+
+def test_fractional_regression_labels_split_on_quantile_bins(tmp_path):
+    rows = [f"review {i},{1 + (i * 37 % 400) / 100}" for i in range(200)]  # 200 distinct ratings such as 3.25, 4.7
+    path = write_csv(tmp_path, "text,rating\n" + "\n".join(rows) + "\n")
+    args = DataArguments(dataset_name=path, label_column="rating", task="regression", validation_split_size=0.1,
+                         test_split_size=0.1)
+    splits, names = make_splits(load_raw_dataset(path), args)
+    assert names is None and [len(splits[s]) for s in ("train", "validation", "test")] == [160, 20, 20]
+    every = np.concatenate([np.array(splits[split]["labels"]) for split in ("train", "validation", "test")])
+    edges = np.quantile(every, np.linspace(0.1, 0.9, 9))
+    deciles = np.searchsorted(edges, np.array(splits["test"]["labels"]), side="right")
+    assert sorted(Counter(deciles.tolist()).values()) == [2] * 10  # stratified: 2 test reviews from each decile
+
+
+def test_string_labels_give_class_names_sorted_from_the_training_split(tmp_path):
+    rows = [f"review {i},{('positive', 'negative', 'mixed')[i % 3]}" for i in range(60)]
+    path = write_csv(tmp_path, "review,sentiment\n" + "\n".join(rows) + "\n")
+    args = DataArguments(dataset_name=path, text_columns=["review"], label_column="sentiment")
+    splits, names = make_splits(load_raw_dataset(path), args)
+    assert names == ["mixed", "negative", "positive"]
+    assert splits["train"].features["labels"].names == names
+    numbers = write_csv(tmp_path, "text,stars\n" + "\n".join(f"r {i},{(2, 10, 9)[i % 3]}" for i in range(60)) + "\n",
+                        name="numbers.csv")
+    _, names = make_splits(load_raw_dataset(numbers), DataArguments(dataset_name=numbers, label_column="stars"))
+    assert names == ["2", "9", "10"]  # numbers in numeric order
+
+
+def test_a_label_that_training_never_saw_is_refused_by_name(tmp_path):
+    train = write_csv(tmp_path, "text,sentiment\n" + "\n".join(f"r {i},{('pos', 'neg')[i % 2]}" for i in range(20)),
+                      name="train.csv")
+    test = write_csv(tmp_path, "text,sentiment\nfine,pos\nmeh,neutral\n", name="test.csv")
+    raw = DatasetDict({"train": load_raw_dataset(train)["train"], "test": load_raw_dataset(test)["train"]})
+    args = DataArguments(dataset_name=str(tmp_path), label_column="sentiment")
+    with pytest.raises(DataError, match=r"\[test\]: column 'sentiment' has 1 label\(s\) that the training split "
+                                        r"never has \(its classes are \['neg', 'pos'\]\); first: row 1: 'neutral'"):
+        make_splits(raw, args)
+
+
+def test_a_class_with_a_single_review_is_refused_by_name(tmp_path):
+    rows = [f"review {i},{('pos', 'neg')[i % 2]}" for i in range(20)] + ["odd one,mixed"]
+    path = write_csv(tmp_path, "text,sentiment\n" + "\n".join(rows) + "\n")
+    with pytest.raises(DataError, match=r"class\(es\) \['mixed'\] have a single review"):
+        make_splits(load_raw_dataset(path), DataArguments(dataset_name=path, label_column="sentiment"))
+
+
+def test_unlabelled_splits_are_skipped_for_classification():
+    raw = DatasetDict({
+        "train": Dataset.from_dict({"text": [f"r {i}" for i in range(20)], "label": [i % 2 for i in range(20)]},
+                                   features=Features({"text": Value("string"), "label": ClassLabel(names=["a", "b"])})),
+        "unsupervised": Dataset.from_dict({"text": ["x", "y"], "label": [-1, -1]}),
+    })
+    splits, names = make_splits(raw, DataArguments(dataset_name="local", validation_split_size=0.2, test_split_size=0.2))
+    assert list(splits) == ["train", "validation", "test"] and names == ["a", "b"]
+    assert sum(len(split) for split in splits.values()) == 20

@@ -15,13 +15,15 @@ from .conftest import save_tiny_model
 STOCK_LOAD = textwrap.dedent("""
     import sys
     sys.modules["hf_lstm"] = None  # the package is not importable: only stock transformers code and the repo's files
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    from transformers import AutoModel, AutoModelForSequenceClassification, AutoTokenizer
     kwargs = dict(trust_remote_code=True, revision=sys.argv[2])
     if sys.argv[1] != "-":
         kwargs["cache_dir"] = sys.argv[1]
     model = AutoModelForSequenceClassification.from_pretrained("team/sentiment", **kwargs)
     tokenizer = AutoTokenizer.from_pretrained("team/sentiment", **kwargs)
-    print(type(model).__name__, model.config.id2label[1], len(tokenizer))
+    encoder = AutoModel.from_pretrained("team/sentiment", **kwargs)  # the bare encoder, with the same weights
+    same = all((encoder.state_dict()[name] == tensor).all() for name, tensor in model.lstm.state_dict().items())
+    print(type(model).__name__, model.config.id2label[1], len(tokenizer), type(encoder).__name__, same)
 """)
 
 
@@ -55,7 +57,8 @@ def test_stock_loader_reads_branch_tag_and_revision_offline_without_the_package(
     for ref in ("main", "v1", revision):
         result = stock_load(hub, ref)
         assert result.returncode == 0, result.stderr[-2000:]
-        assert result.stdout.split()[:2] == ["LSTMForSequenceClassification", "pos"]
+        words = result.stdout.split()
+        assert words[:2] == ["LSTMForSequenceClassification", "pos"] and words[3:] == ["LSTMModel", "True"]
     result = stock_load(hub, "main", env_cache=True)
     assert result.returncode == 0, result.stderr[-2000:]
 
@@ -83,6 +86,24 @@ def test_tampered_blob_is_reported_with_the_file_name(saved_model, tmp_path):
     result = subprocess.run([sys.executable, "scripts/pull.py", "team/sentiment", "--verify", "--hub_dir", str(hub)],
                             capture_output=True, text=True)
     assert result.returncode == 1 and "config.json" in result.stderr
+
+
+def test_a_revision_whose_link_is_repointed_to_another_blob_is_refused_naming_the_file(saved_model, tmp_path):
+    hub = tmp_path / "hub"
+    first = push(saved_model, "team/sentiment", hub, tag="v1")
+    config = json.loads((saved_model / "config.json").read_text())
+    (saved_model / "config.json").write_text(json.dumps({**config, "dropout": 0.5}))
+    second = push(saved_model, "team/sentiment", hub, tag="v2")
+    link = hub / "models--team--sentiment" / "snapshots" / first / "config.json"
+    other = os.readlink(hub / "models--team--sentiment" / "snapshots" / second / "config.json")
+    link.unlink()
+    link.symlink_to(other)  # a valid blob, but revision v1 was pushed with another config.json
+    with pytest.raises(HubError, match=rf"{first}/config\.json: not the content revision {first} was pushed with"):
+        pull("team/sentiment", hub, revision="v1")
+    result = subprocess.run([sys.executable, "scripts/pull.py", "team/sentiment", "--verify", "--hub_dir", str(hub)],
+                            capture_output=True, text=True)
+    assert result.returncode == 1 and f"{first}/config.json: not the content revision" in result.stderr
+    assert pull("team/sentiment", hub, revision="v2").name == second  # the other revision is untouched
 
 
 @pytest.mark.parametrize(

@@ -161,3 +161,29 @@ def _cached_classifier(model_dir):
     if str(model_dir) not in _CLASSIFIERS:
         _CLASSIFIERS[str(model_dir)] = load_classifier(str(model_dir))
     return _CLASSIFIERS[str(model_dir)]
+
+
+def test_a_model_saved_before_the_config_carried_truncation_keeps_cutting_the_head(tmp_path, tokenizer):
+    model_dir = save_tiny_model(tmp_path / "old", tokenizer)
+    config = json.loads((model_dir / "config.json").read_text())
+    for key in ("truncation", "max_tokens"):
+        del config[key]
+    (model_dir / "config.json").write_text(json.dumps(config))
+    settings = json.loads((model_dir / "tokenizer_config.json").read_text())
+    (model_dir / "tokenizer_config.json").write_text(json.dumps({**settings, "model_max_length": 8}))
+    classifier = load_classifier(str(model_dir))
+    assert (classifier.model.config.truncation, classifier.model.config.max_tokens) == ("head", 8)
+    text = "a wonderful film the acting is great and the story moving " * 3
+    ids = classifier.tokenizer(text)["input_ids"]
+    with torch.no_grad():
+        head = classifier.model(input_ids=torch.tensor([ids[:8]])).logits.softmax(-1)[0, 1].item()
+    (result,) = predict(classifier, [text])
+    assert len(ids) > 8 and result["probabilities"]["pos"] == pytest.approx(head, abs=1e-6)
+
+
+def test_predict_script_ends_with_one_error_line_for_a_folder_without_a_model(tmp_path):
+    result = subprocess.run([sys.executable, "scripts/predict.py", "--model", str(tmp_path), "fine"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == f"error: {tmp_path}/model.safetensors: missing; found nothing. " \
+                                                     "Only safetensors weights are loaded"

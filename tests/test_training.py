@@ -50,6 +50,47 @@ def test_every_shipped_config_parses_and_names_its_own_output_folder(path):
     assert training_args.output_dir.endswith(name) and os.path.exists(data_args.dataset_name)
 
 
+@pytest.mark.parametrize("argument, way", [
+    (["--do_train"], "always trains"), (["--do_predict", "true"], "scripts/predict.py"),
+    (["--resume_from_checkpoint", "outputs/x/checkpoint-5"], "use --resume true"),
+    (["--push_to_hub", "true"], "use --push_to_hub_dir HUB --hub_model_id org/name"),
+])
+def test_training_arguments_the_script_would_ignore_are_refused_naming_the_projects_way(argument, way):
+    with pytest.raises(SystemExit, match=f"--{argument[0][2:]} is not supported: .*{way}"):
+        parse_arguments(["configs/tiny.yaml", *argument])
+
+
+def test_run_classification_names_are_aliases_on_the_command_line_and_in_config_files(tmp_path):
+    _, data_args, _, _ = parse_arguments(["configs/tiny.yaml", "--text_column_names", "title", "body",
+                                          "--label_column_name", "stars", "--max_seq_length", "128"])
+    assert (data_args.text_columns, data_args.label_column, data_args.max_length) == (["title", "body"], "stars", 128)
+    config = tmp_path / "aliases.yaml"
+    config.write_text("label_column_name: stars\nmax_seq_length: 99\noutput_dir: x\n")
+    _, data_args, _, _ = parse_arguments([str(config)])
+    assert (data_args.label_column, data_args.max_length) == ("stars", 99)
+
+
+def test_a_data_error_ends_the_script_with_one_error_line(tmp_path):
+    reviews = tmp_path / "reviews.csv"
+    reviews.write_text("review,sentiment\n" + "".join(f"review {i},{('good', 'bad')[i % 2]}\n" for i in range(30)))
+    result = subprocess.run([sys.executable, "scripts/train.py", "configs/tiny.yaml", "--dataset_name", str(reviews),
+                             "--text_columns", "review", "--label_column", "rating", "--output_dir",
+                             str(tmp_path / "m"), "--cache_dir", str(tmp_path / "cache")],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith(f"error: {reviews} [train]: label column 'rating' not found")
+
+
+def test_a_csv_with_string_labels_trains_with_class_names_from_the_training_split(tmp_path):
+    reviews = tmp_path / "reviews.csv"
+    reviews.write_text("review,sentiment\n" + "".join(
+        f"{('a fine film', 'a dull film')[i % 2]} number {i},{('positive', 'negative')[i % 2]}\n" for i in range(80)))
+    run(["configs/tiny.yaml", "--dataset_name", str(reviews), "--text_columns", "review", "--label_column",
+         "sentiment", "--num_train_epochs", "1", "--output_dir", str(tmp_path / "m"), "--cache_dir", str(tmp_path / "c")])
+    model = AutoModelForSequenceClassification.from_pretrained(tmp_path / "m")
+    assert model.config.id2label == {0: "negative", 1: "positive"}
+
+
 def test_head_bias_starts_at_the_label_mean_or_the_log_class_shares():
     regression = LSTMForSequenceClassification(tiny_config(num_labels=1, problem_type="regression"))
     init_head_bias_from_labels(regression, [5.0, 4.0, 4.0, 3.0, 5.0], "regression")
@@ -221,6 +262,35 @@ def test_two_process_cpu_launch_trains_on_both_ranks(tmp_path):
     assert json.loads((checkpoint / "trainer_state.json").read_text())["global_step"] == 5
     model = AutoModelForSequenceClassification.from_pretrained(output_dir)
     assert model.config.model_type == "hf_lstm"
+
+
+ONE_STEP = [  # one optimiser step on the same 32 reviews, in order, with nothing random in the model
+    "configs/tiny.yaml", "--max_steps", "1", "--logging_strategy", "steps", "--logging_steps", "1",
+    "--eval_strategy", "no", "--save_strategy", "no", "--load_best_model_at_end", "false", "--bf16", "false",
+    "--train_sampling_strategy", "sequential", "--dataloader_num_workers", "0",
+]
+
+
+def first_step(output_dir):
+    (entry, *_) = json.loads((output_dir / "log_history.json").read_text())
+    return entry["loss"], entry["grad_norm"]
+
+
+def test_loss_and_gradient_are_the_same_for_one_process_two_processes_and_accumulation(tmp_path):
+    cache = tmp_path / "cache"
+    run(ONE_STEP + ["--per_device_train_batch_size", "32", "--output_dir", str(tmp_path / "one"),
+                    "--cache_dir", str(cache)])
+    run(ONE_STEP + ["--per_device_train_batch_size", "16", "--gradient_accumulation_steps", "2",
+                    "--output_dir", str(tmp_path / "accumulated"), "--cache_dir", str(cache)])
+    command = two_process_launch(ONE_STEP + ["--per_device_train_batch_size", "16"], tmp_path / "ddp", cache)
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300, env=LAUNCH_ENV)
+    assert result.returncode == 0, result.stderr[-3000:]
+    loss, grad_norm = first_step(tmp_path / "one")
+    assert 0.5 < loss < 1.0 and grad_norm > 0
+    for other in ("accumulated", "ddp"):
+        other_loss, other_grad_norm = first_step(tmp_path / other)
+        assert other_loss == pytest.approx(loss, abs=1e-5), other
+        assert other_grad_norm == pytest.approx(grad_norm, abs=1e-5), other
 
 
 RESUMABLE = [
