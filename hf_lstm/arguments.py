@@ -5,7 +5,16 @@ from dataclasses import dataclass, field
 
 @dataclass
 class ModelArguments:
-    """The shape of the network (each field of `LSTMConfig` here becomes one) and its initial embedding."""
+    """The shape of the network (each field of `LSTMConfig` here becomes one) and its initial weights."""
+
+    model_name_or_path: str | None = field(
+        default=None,
+        metadata={
+            "help": "Start from a saved model: a folder, or org/name[@revision] with --hub_dir. Its tokenizer is "
+            "reused (no new vocabulary) and its encoder weights and shape are loaded; the head is new where the "
+            "labels differ. Dropout and pooling fields still apply."
+        },
+    )
 
     embedding_dim: int = field(default=100, metadata={"help": "Width of the word embeddings."})
     hidden_size: int = field(default=256, metadata={"help": "Width of the recurrent state of each direction."})
@@ -133,6 +142,9 @@ class RunArguments:
     allow_inexact_resume: bool = field(
         default=False,
         metadata={"help": "Resume even if the checkpoint's RNG state is missing or damaged (results then differ)."},
+    )
+    hub_dir: str | None = field(
+        default=None, metadata={"help": "Hub directory to take --model_name_or_path org/name[@revision] from."}
     )
     push_to_hub_dir: str | None = field(
         default=None, metadata={"help": "After training, push the model to this hub directory as --hub_model_id."}

@@ -255,29 +255,33 @@ def tokenize_splits(splits, tokenizer, max_length, truncation):
     return splits.map(encode, batched=True, batch_size=2000, desc="Tokenizing")
 
 
-def cache_key(splits, data_args):
-    """A hash over the raw splits' fingerprints and every argument that changes the prepared data."""
+def cache_key(splits, data_args, tokenizer=None):
+    """A hash over the raw splits' fingerprints, every argument that changes the prepared data, and the given
+    tokenizer's vocabulary and rules (if one is reused)."""
     settings = asdict(data_args)
     settings.pop("cache_dir")
     fingerprints = {split: dataset._fingerprint for split, dataset in splits.items()}
-    blob = json.dumps([PREPARED_FORMAT, settings, fingerprints], sort_keys=True, default=str)
+    reused = tokenizer.backend_tokenizer.to_str() if tokenizer is not None else None
+    blob = json.dumps([PREPARED_FORMAT, settings, fingerprints, reused], sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def prepare_data(data_args):
-    """Load, split, train the vocabulary on the training split only, and tokenize; cached on disk by content.
+def prepare_data(data_args, tokenizer=None):
+    """Load, split, train the vocabulary on the training split only (or reuse `tokenizer`, a saved model's), and
+    tokenize; cached on disk by content.
 
     Returns (tokenized `DatasetDict` with `text`, `labels`, `input_ids`, `length`, tokenizer, class names or None).
     """
     splits, names = make_splits(load_raw_dataset(data_args.dataset_name, data_args.dataset_config_name), data_args)
     cache_root = Path(data_args.cache_dir or Path.home() / ".cache" / "hf_lstm")
-    cache = cache_root / cache_key(splits, data_args)
+    cache = cache_root / cache_key(splits, data_args, tokenizer)
     if not (cache / "done").exists():
-        tokenizer = train_tokenizer(
-            (splits["train"][i : i + 1000]["text"] for i in range(0, len(splits["train"]), 1000)),
-            max_vocab_size=data_args.max_vocab_size,
-            min_frequency=data_args.min_frequency,
-        )
+        if tokenizer is None:
+            tokenizer = train_tokenizer(
+                (splits["train"][i : i + 1000]["text"] for i in range(0, len(splits["train"]), 1000)),
+                max_vocab_size=data_args.max_vocab_size,
+                min_frequency=data_args.min_frequency,
+            )
         tokenized = tokenize_splits(splits, tokenizer, data_args.max_length, data_args.truncation)
         partial = cache.with_name(cache.name + f".tmp-{os.getpid()}")
         tokenizer.save_pretrained(partial / "tokenizer")

@@ -258,6 +258,14 @@ def pull(repo_id, hub_dir, revision="main", to=None):
     return target
 
 
+def resolve_model(model, hub_dir=None):
+    """A model folder, or `org/name[@revision]` in `hub_dir` (verified against its blob hashes first)."""
+    if hub_dir is None:
+        return model
+    repo_id, _, revision = model.partition("@")
+    return str(pull(repo_id, hub_dir, revision=revision or "main"))
+
+
 def list_hub(hub_dir):
     """{repo_id: {"branches": {name: id}, "tags": {name: id}, "revisions": [ids]}} for every repo of the hub, read
     with huggingface_hub's `scan_cache_dir` (the hub directory is a Hugging Face cache)."""

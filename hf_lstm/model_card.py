@@ -77,9 +77,11 @@ def machine_description():
 
 
 def build_model_card(
-    config, data_args, training_args, splits, test_metrics, best_metric, runtime_s, command, weights="the best epoch"
+    config, data_args, training_args, splits, test_metrics, best_metric, runtime_s, command, weights="the best epoch",
+    base_model=None,
 ):
-    """Return the model card text (README.md) of a trained model; `weights` says which weights it holds."""
+    """Return the model card text (README.md) of a trained model; `weights` says which weights it holds; `base_model`
+    the hub id (`org/name[@revision]`) of the model it started from, if any (a local folder is named in the command)."""
     metrics = {key[len("test_") :]: value for key, value in test_metrics.items()
                if key.startswith("test_") and key[len("test_"):] not in ("runtime", "samples_per_second", "steps_per_second")}
     dataset_id = hub_dataset_id(data_args.dataset_name)
@@ -90,6 +92,7 @@ def build_model_card(
         license="apache-2.0",
         tags=["hf_lstm", "lstm", "text-classification"],
         datasets=[dataset_id] if dataset_id else None,
+        base_model=base_model.partition("@")[0] if base_model else None,
         model_name=os.path.basename(os.path.normpath(training_args.output_dir)),
         eval_results=[
             EvalResult(

@@ -7,18 +7,10 @@ import torch
 from transformers import pipeline
 
 from .hardware import fast_bf16_available
-from .hub import pull
+from .hub import resolve_model
 from .loading import load_model
 
 LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def resolve_model(model, hub_dir=None):
-    """A model folder, or `org/name[@revision]` in `hub_dir` (verified against its blob hashes first)."""
-    if hub_dir is None:
-        return model
-    repo_id, _, revision = model.partition("@")
-    return str(pull(repo_id, hub_dir, revision=revision or "main"))
 
 
 def quantize_int8(model):

@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 import yaml
 from transformers import (
+    AutoTokenizer,
     DataCollatorWithPadding,
     EarlyStoppingCallback,
     HfArgumentParser,
@@ -22,6 +23,7 @@ from transformers import (
     TrainingArguments,
     set_seed,
 )
+from transformers.tokenization_utils_base import VERY_LARGE_INTEGER
 
 from .arguments import DataArguments, ModelArguments, RunArguments
 from .averaging import use_checkpoint_average
@@ -29,8 +31,8 @@ from .configuration_lstm import LSTMConfig
 from .data import DataError, prepare_data
 from .embeddings import load_pretrained_embeddings, train_word2vec_embeddings
 from .hardware import fast_bf16_available, has_accelerator
-from .hub import HubError, check_repo_id, push
-from .loading import ModelFolderError
+from .hub import HubError, check_repo_id, push, resolve_model
+from .loading import ModelFolderError, check_model_folder
 from .metrics import build_compute_metrics
 from .model_card import build_model_card
 from .modeling_lstm import LSTMForSequenceClassification
@@ -162,9 +164,14 @@ def has_trained_model(directory):
     return any((Path(directory) / name).exists() for name in MODEL_FILES)
 
 
-def build_model(model_args, data_args, tokenizer, label_names):
-    """An untrained `LSTMForSequenceClassification` sized for the vocabulary and labels; its config carries the
-    truncation (`truncation`, `max_tokens`) the training data was cut with, so the saved model cuts the same way."""
+# The fields of a model that its weights depend on: a model started from a saved one takes them from that model.
+SHAPE_FIELDS = ("vocab_size", "embedding_dim", "hidden_size", "num_layers", "bidirectional", "cell_type", "pad_token_id")
+
+
+def build_model(model_args, data_args, tokenizer, label_names, base=None):
+    """An `LSTMForSequenceClassification` sized for the vocabulary and labels, new or (`base`, a saved model folder)
+    with that model's shape and encoder weights and a head that is new where the labels differ. Its config carries
+    the truncation (`truncation`, `max_tokens`) the training data was cut with, so the saved model cuts the same way."""
     if data_args.task == "regression":
         labels = {"num_labels": 1, "problem_type": "regression", "id2label": {0: "rating"}, "label2id": {"rating": 0}}
     else:
@@ -175,15 +182,19 @@ def build_model(model_args, data_args, tokenizer, label_names):
             "label2id": {name: i for i, name in enumerate(label_names)},
         }
     config_fields = {f.name: getattr(model_args, f.name) for f in fields(model_args) if hasattr(LSTMConfig(), f.name)}
+    config_fields.update(vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id)
+    if base is not None:
+        base_config = LSTMConfig.from_pretrained(base)
+        config_fields.update({name: getattr(base_config, name) for name in SHAPE_FIELDS})
     config = LSTMConfig(
-        vocab_size=len(tokenizer),
-        pad_token_id=tokenizer.pad_token_id,
-        truncation=data_args.truncation,
-        max_tokens=data_args.max_length,
-        **config_fields,
-        **labels,
+        truncation=data_args.truncation, max_tokens=data_args.max_length, **config_fields, **labels
     )
-    return LSTMForSequenceClassification(config)
+    if base is None:
+        return LSTMForSequenceClassification(config)
+    check_model_folder(base)
+    return LSTMForSequenceClassification.from_pretrained(
+        base, config=config, ignore_mismatched_sizes=True, use_safetensors=True
+    )
 
 
 @torch.no_grad()
@@ -275,6 +286,8 @@ def run(argv=None):
         )
     if model_args.pretrained_vectors and model_args.word2vec_epochs:
         raise SystemExit("give either --pretrained_vectors or --word2vec_epochs, not both: each sets the embedding")
+    if model_args.model_name_or_path and (model_args.pretrained_vectors or model_args.word2vec_epochs):
+        raise SystemExit("--model_name_or_path brings its own embedding: drop --pretrained_vectors / --word2vec_epochs")
     if model_args.adversarial_epsilon and model_args.freeze_embeddings:
         raise SystemExit("--adversarial_epsilon needs trainable embeddings: drop --freeze_embeddings")
     if run_args.average_last_checkpoints == 1 or run_args.average_last_checkpoints < 0:
@@ -286,10 +299,18 @@ def run(argv=None):
         check_repo_id(training_args.hub_model_id)  # refuse a bad id before an hour of training
 
     started = time.time()
+    base, base_tokenizer = None, None
+    if model_args.model_name_or_path:
+        base = resolve_model(model_args.model_name_or_path, run_args.hub_dir)
+        base_tokenizer = AutoTokenizer.from_pretrained(base)
+        base_tokenizer.model_max_length = VERY_LARGE_INTEGER  # the model truncates (its config), never the tokenizer
     with training_args.main_process_first(desc="preparing data"):
-        splits, tokenizer, label_names = prepare_data(data_args)
+        splits, tokenizer, label_names = prepare_data(data_args, base_tokenizer)
     set_seed(training_args.seed)
-    model = build_model(model_args, data_args, tokenizer, label_names)
+    model = build_model(model_args, data_args, tokenizer, label_names, base)
+    if base is not None:
+        print(f"starting from {model_args.model_name_or_path}: its vocabulary ({len(tokenizer)} entries), shape and "
+              "encoder weights")
     if model_args.head_bias_from_labels:
         init_head_bias_from_labels(model, splits["train"]["labels"], data_args.task)
     vectors_found = None
@@ -384,6 +405,7 @@ def run(argv=None):
         elapsed,
         " ".join(["python scripts/train.py", *(sys.argv[1:] if argv is None else argv)]),
         weights=weights,
+        base_model=model_args.model_name_or_path if run_args.hub_dir else None,
     )
     save_final_model(
         trainer,

@@ -1,7 +1,7 @@
 """Compare finished training runs: one PNG of their validation curves and a markdown table of their test results,
 ending with the mean, standard deviation and range of the test metric over the runs (e.g. the seeds of a config).
 
-    python scripts/compare_runs.py outputs/imdb outputs/imdb_gru outputs/imdb_rnn --png docs/cells.png
+    python scripts/compare_runs.py outputs/imdb outputs/imdb_gru outputs/imdb_rnn --png docs/figures/cells.png
 """
 
 import json

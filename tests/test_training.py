@@ -13,6 +13,7 @@ import sys
 import psutil
 import pytest
 import torch
+from huggingface_hub import ModelCard
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, pipeline
 
 import hf_lstm  # noqa: F401  (registers the Auto classes)
@@ -410,3 +411,39 @@ def test_two_process_launch_fails_fast_when_one_process_dies(tmp_path):
             for child in psutil.Process(launcher.pid).children(recursive=True):
                 child.kill()
             launcher.kill()
+
+
+def test_a_model_started_from_a_saved_one_has_its_encoder_and_vocabulary_and_a_new_head(tmp_path, tokenizer):
+    from .conftest import save_tiny_model
+
+    base = save_tiny_model(tmp_path / "base", tokenizer)  # 2 classes
+    model_args, data_args, _, _ = parse_arguments(["configs/tiny.yaml", "--model_name_or_path", str(base),
+                                                   "--hidden_size", "99", "--dropout", "0.3"])
+    model = training.build_model(model_args, data_args, tokenizer, ["a", "b", "c"], base=str(base))
+    original = LSTMForSequenceClassification.from_pretrained(base)
+    assert model.config.hidden_size == original.config.hidden_size  # the shape is the saved model's
+    assert model.config.dropout == 0.3 and model.config.num_labels == 3  # regularisation and labels are this run's
+    assert all(torch.equal(tensor, original.lstm.state_dict()[name]) for name, tensor in model.lstm.state_dict().items())
+    assert model.classifier.weight.shape == (3, original.classifier.weight.shape[1])  # a new head for 3 classes
+    same_labels = training.build_model(model_args, data_args, tokenizer, ["neg", "pos"], base=str(base))
+    assert torch.equal(same_labels.classifier.weight, original.classifier.weight)  # continued: the head is kept
+
+
+def test_training_from_a_hub_revision_reuses_its_tokenizer_and_names_it_as_base_model(tmp_path):
+    from hf_lstm.hub import push
+
+    base, cache = tmp_path / "base", tmp_path / "cache"
+    run(TINY + ["--output_dir", str(base), "--cache_dir", str(cache)])
+    push(base, "team/imdb-tiny", tmp_path / "hub", tag="v1")
+    reviews = tmp_path / "reviews.csv"
+    reviews.write_text("review,stars\n" + "".join(
+        f"{('a great film', 'a dull film', 'an odd film')[i % 3]} number {i},{i % 3 + 1}\n" for i in range(90)))
+    output_dir = tmp_path / "stars"
+    run(["configs/tiny.yaml", "--dataset_name", str(reviews), "--text_columns", "review", "--label_column", "stars",
+         "--num_train_epochs", "1", "--model_name_or_path", "team/imdb-tiny@v1", "--hub_dir", str(tmp_path / "hub"),
+         "--output_dir", str(output_dir), "--cache_dir", str(cache)])
+    assert (output_dir / "tokenizer.json").read_text() == (base / "tokenizer.json").read_text()
+    assert ModelCard.load(output_dir / "README.md").data.base_model == "team/imdb-tiny"
+    assert AutoModelForSequenceClassification.from_pretrained(output_dir).config.id2label == {0: "1", 1: "2", 2: "3"}
+    with pytest.raises(SystemExit, match="--model_name_or_path brings its own embedding"):
+        run(TINY + ["--model_name_or_path", str(base), "--word2vec_epochs", "2", "--output_dir", str(tmp_path / "x")])
