@@ -26,6 +26,17 @@ class ModelArguments:
         default=0.0,
         metadata={"help": "Dropout on the hidden-to-hidden weights in training (DropConnect, one mask per batch)."},
     )
+    separate_directions: bool = field(
+        default=False,
+        metadata={
+            "help": "Keep a bidirectional stack's two directions apart from layer to layer (ELMo); a two-way "
+            "language model needs it, and a classifier started from one keeps it."
+        },
+    )
+    adaptive_softmax_cutoffs: list[int] = field(
+        default_factory=lambda: [2000, 10000],
+        metadata={"help": "Language models: vocabulary ids where the adaptive softmax's rarer-word clusters start."},
+    )
     pooling: str = field(default="last", metadata={"help": "last | mean | max | mean_max | last_mean_max."})
     cell_type: str = field(default="lstm", metadata={"help": "lstm | gru | rnn (tanh)."})
     lstm_impl: str = field(
@@ -90,7 +101,14 @@ class DataArguments:
         default="label", metadata={"help": "Column holding the label.", "aliases": ["--label_column_name"]}
     )
     task: str = field(
-        default="classification", metadata={"help": "classification (one class per review) | regression (a number)."}
+        default="classification",
+        metadata={
+            "help": "classification (one class per review) | regression (a number) | language_modeling (pretrain "
+            "on the text alone: the training split and every unlabelled split, never test text)."
+        },
+    )
+    block_size: int = field(
+        default=128, metadata={"help": "language_modeling: texts are joined and cut into blocks of this many tokens."}
     )
     class_names: list[str] | None = field(
         default=None,

@@ -5,7 +5,7 @@ from transformers import PretrainedConfig
 
 class LSTMConfig(PretrainedConfig):
     r"""
-    Configuration of an [`LSTMModel`] / [`LSTMForSequenceClassification`]. Like every `PretrainedConfig` it also
+    Configuration of an [`LSTMModel`], [`LSTMForSequenceClassification`] or [`LSTMForCausalLM`]. Like every `PretrainedConfig` it also
     carries the standard classification fields (`num_labels`, `problem_type`, `id2label`, `label2id`).
 
     Args:
@@ -26,6 +26,15 @@ class LSTMConfig(PretrainedConfig):
         recurrent_dropout (`float`, *optional*, defaults to 0.0):
             Dropout on the hidden-to-hidden weights of every cell during training (DropConnect, as in AWD-LSTM): one
             mask per batch, so every time step sees the same dropped weights. Evaluation uses all the weights.
+        separate_directions (`bool`, *optional*, defaults to `False`):
+            For a bidirectional stack: keep the two directions apart from layer to layer, so that each layer's forward
+            cell reads only the forward outputs below it and its backward cell only the backward ones (as in ELMo).
+            A two-way language model needs it: in a mixed stack the second layer's forward cell would read backward
+            outputs that have already seen the word it must predict. By default each layer reads both directions.
+        adaptive_softmax_cutoffs (`list[int]`, *optional*, defaults to `[2000, 10000]`):
+            Language models only: the vocabulary ids (ordered by frequency) where the adaptive softmax's clusters
+            start; the most frequent words cost a full product, rarer ones a smaller one. Cutoffs at or past
+            `vocab_size` are dropped.
         pooling (`str`, *optional*, defaults to `"last"`):
             How a review's outputs become one vector: `"last"` (final state of each direction), `"mean"`, `"max"`,
             `"mean_max"` (both, concatenated) or `"last_mean_max"` (all three, ULMFiT's concat pooling); padding never
@@ -64,6 +73,7 @@ class LSTMConfig(PretrainedConfig):
         hidden_size=256,
         num_layers=1,
         bidirectional=False,
+        separate_directions=False,
         dropout=0.0,
         embedding_dropout=0.0,
         recurrent_dropout=0.0,
@@ -74,6 +84,7 @@ class LSTMConfig(PretrainedConfig):
         adversarial_epsilon=0.0,
         truncation=None,
         max_tokens=None,
+        adaptive_softmax_cutoffs=(2000, 10000),
         pad_token_id=0,
         **kwargs,
     ):
@@ -82,6 +93,7 @@ class LSTMConfig(PretrainedConfig):
         self.hidden_size = hidden_size
         self.num_layers = num_layers
         self.bidirectional = bidirectional
+        self.separate_directions = separate_directions
         self.dropout = dropout
         self.embedding_dropout = embedding_dropout
         self.recurrent_dropout = recurrent_dropout
@@ -92,4 +104,5 @@ class LSTMConfig(PretrainedConfig):
         self.adversarial_epsilon = adversarial_epsilon
         self.truncation = truncation
         self.max_tokens = max_tokens
+        self.adaptive_softmax_cutoffs = list(adaptive_softmax_cutoffs)
         super().__init__(pad_token_id=pad_token_id, **kwargs)

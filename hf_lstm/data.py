@@ -7,7 +7,7 @@ import math
 import os
 import shutil
 from collections import Counter
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import datasets
@@ -20,7 +20,8 @@ from transformers import AutoTokenizer
 from .modeling_lstm import TRUNCATIONS, truncate_batch
 from .tokenization import train_tokenizer
 
-FILE_BUILDERS = {".csv": "csv", ".json": "json", ".jsonl": "json", ".parquet": "parquet"}
+FILE_BUILDERS = {".csv": "csv", ".json": "json", ".jsonl": "json", ".parquet": "parquet", ".txt": "text"}
+LABELLED_SPLITS = ("train", "validation", "test")
 PREPARED_FORMAT = 3  # bump when the prepared data changes, so old caches are not reused
 
 
@@ -29,7 +30,8 @@ class DataError(ValueError):
 
 
 def load_raw_dataset(dataset_name, dataset_config_name=None):
-    """Load a hub id, a dataset folder or a single .csv/.json/.jsonl/.parquet file as a `DatasetDict`."""
+    """Load a hub id, a dataset folder or a single .csv/.json/.jsonl/.parquet file, or a .txt file with one document
+    a line (column `text`), as a `DatasetDict`."""
     suffix = Path(dataset_name).suffix.lower()
     if suffix in FILE_BUILDERS:
         if not os.path.isfile(dataset_name):
@@ -110,7 +112,7 @@ def label_encoder(feature, task, label_names, label_column, source):
 
         return to_number, None
     if task != "classification":
-        raise DataError(f"task must be 'classification' or 'regression', got {task!r}")
+        raise DataError(f"task must be 'classification', 'regression' or 'language_modeling', got {task!r}")
     if label_names is None:
         label_names = list(feature.names)
         return (lambda value: value if isinstance(value, int) and 0 <= value < len(label_names) else None), label_names
@@ -206,7 +208,7 @@ def make_splits(raw, data_args):
             names, inferred = infer_class_names(raw["train"][label_column], label_column, f"{source} [train]"), True
     splits = {}
     given = names
-    for split in [split for split in ("train", "validation", "test") if split in raw]:  # unlabelled ones skipped
+    for split in [split for split in LABELLED_SPLITS if split in raw]:  # unlabelled ones skipped
         dataset = join_texts(raw[split], data_args.text_columns, f"{source} [{split}]")
         dataset, names = encode_labels(
             dataset, label_column, data_args.task, given, f"{source} [{split}]", inferred=inferred and split != "train"
@@ -230,6 +232,58 @@ def make_splits(raw, data_args):
         if limit is not None and limit < len(splits[split]):
             splits[split] = splits[split].shuffle(seed=data_args.split_seed).select(range(limit))
     return DatasetDict({split: splits[split] for split in ("train", "validation", "test")}), names
+
+
+def make_text_splits(raw, data_args):
+    """The text a language model learns from: `train` is the training split plus every unlabelled split (IMDB's
+    `unsupervised`), `validation` is held out. Where the training split has the label column, the held-out reviews are
+    the classifier's own validation and test splits (`make_splits`, same seed and stratification), so a classifier
+    started from this model is selected and scored on text the language model never read; otherwise the validation
+    split, or `validation_split_size` of the training split drawn at random. Test text is never read, and any
+    training text equal to a validation or test text is left out (the count is printed)."""
+    if "train" not in raw:
+        raise DataError(f"{data_args.dataset_name}: no 'train' split; splits are {list(raw)}")
+    source = data_args.dataset_name
+
+    def text_of(split):
+        return join_texts(raw[split], data_args.text_columns, f"{source} [{split}]").select_columns(["text"])
+
+    if data_args.label_column in raw["train"].column_names:
+        labelled, _ = make_splits(raw, replace(data_args, task="classification"))
+        train, validation, test = (labelled[split].select_columns(["text"]) for split in LABELLED_SPLITS)
+    else:
+        test = text_of("test") if "test" in raw else None
+        train = text_of("train")
+        if test is not None:
+            test_texts = set(test["text"])
+            train = train.filter(lambda batch: [text not in test_texts for text in batch["text"]], batched=True)
+        if "validation" in raw:
+            validation = text_of("validation")
+        else:
+            held_out = train.train_test_split(test_size=data_args.validation_split_size, seed=data_args.split_seed)
+            train, validation = held_out["train"], held_out["test"]
+    banned = set(validation["text"]) | (set(test["text"]) if test is not None else set())
+    joined = datasets.concatenate_datasets([train, *(text_of(split) for split in raw if split not in LABELLED_SPLITS)])
+    train = joined.filter(lambda batch: [text not in banned for text in batch["text"]], batched=True)
+    print(f"{source}: {len(joined) - len(train)} text(s) equal to a validation or test text left out of training")
+    splits = {"train": train, "validation": validation}
+    for split, limit in (("train", data_args.max_train_samples), ("validation", data_args.max_eval_samples)):
+        if limit is not None and limit < len(splits[split]):
+            splits[split] = splits[split].shuffle(seed=data_args.split_seed).select(range(limit))
+    return DatasetDict(splits)
+
+
+def tokenize_blocks(splits, tokenizer, block_size):
+    """Language modelling: every split's texts, tokenized and joined, cut into blocks of `block_size` tokens (the
+    last, shorter one dropped); `labels` are the tokens themselves (the model shifts them)."""
+
+    def encode(batch):
+        encodings = tokenizer.backend_tokenizer.encode_batch(batch["text"], add_special_tokens=False)
+        ids = [token for encoding in encodings for token in encoding.ids]
+        blocks = [ids[i : i + block_size] for i in range(0, len(ids) - block_size + 1, block_size)]
+        return {"input_ids": blocks, "labels": blocks}
+
+    return splits.map(encode, batched=True, batch_size=2000, remove_columns=["text"], desc="Tokenizing into blocks")
 
 
 def tokenize_splits(splits, tokenizer, max_length, truncation):
@@ -270,9 +324,12 @@ def prepare_data(data_args, tokenizer=None):
     """Load, split, train the vocabulary on the training split only (or reuse `tokenizer`, a saved model's), and
     tokenize; cached on disk by content.
 
-    Returns (tokenized `DatasetDict` with `text`, `labels`, `input_ids`, `length`, tokenizer, class names or None).
+    Returns (tokenized `DatasetDict` with `text`, `labels`, `input_ids`, `length`, tokenizer, class names or None);
+    for `task="language_modeling"`, `train` and `validation` blocks of `input_ids` and `labels` (`make_text_splits`).
     """
-    splits, names = make_splits(load_raw_dataset(data_args.dataset_name, data_args.dataset_config_name), data_args)
+    raw = load_raw_dataset(data_args.dataset_name, data_args.dataset_config_name)
+    language_modeling = data_args.task == "language_modeling"
+    splits, names = (make_text_splits(raw, data_args), None) if language_modeling else make_splits(raw, data_args)
     cache_root = Path(data_args.cache_dir or Path.home() / ".cache" / "hf_lstm")
     cache = cache_root / cache_key(splits, data_args, tokenizer)
     if not (cache / "done").exists():
@@ -282,7 +339,10 @@ def prepare_data(data_args, tokenizer=None):
                 max_vocab_size=data_args.max_vocab_size,
                 min_frequency=data_args.min_frequency,
             )
-        tokenized = tokenize_splits(splits, tokenizer, data_args.max_length, data_args.truncation)
+        if language_modeling:
+            tokenized = tokenize_blocks(splits, tokenizer, data_args.block_size)
+        else:
+            tokenized = tokenize_splits(splits, tokenizer, data_args.max_length, data_args.truncation)
         partial = cache.with_name(cache.name + f".tmp-{os.getpid()}")
         tokenizer.save_pretrained(partial / "tokenizer")
         tokenized.save_to_disk(str(partial / "data"))

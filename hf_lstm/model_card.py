@@ -46,6 +46,34 @@ From a hub directory: `from_pretrained("org/name", cache_dir=HUB, revision="main
 """
 
 
+LANGUAGE_MODEL_BODY = """
+# {name}
+
+An hf_lstm language model: {architecture}. {directions}
+It is a standard `transformers` model (`model_type: hf_lstm`) with a word-level `tokenizers` vocabulary.
+
+## Results on the validation split ({validation_rows} blocks of {block_size} tokens)
+
+{results}
+
+## How it was trained
+
+- data: `{dataset}`, text from {text_columns}: the training split and every unlabelled split, never test text (a
+  training text equal to a validation or test text is dropped); {train_rows} training blocks
+- vocabulary: {vocab_size} entries trained on the training text
+- command: `{command}`
+- training arguments: learning rate {learning_rate}, {epochs} epochs, batch {batch_size}, seed {seed}, {precision}; weights: {weights} (chosen on validation: `{best_metric}` = {best_value})
+- time: {runtime} on {machine}
+
+## How to use it
+
+Start a classifier from it (its vocabulary and encoder weights; a new head):
+`python scripts/train.py configs/imdb.yaml --model_name_or_path PATH_OR_REPO_ID --word2vec_epochs 0`.
+With the package installed, `AutoModelForCausalLM.from_pretrained("PATH_OR_REPO_ID")` after `import hf_lstm`; without
+it, `trust_remote_code=True` runs the folder's `configuration_lstm.py` and `modeling_lstm.py`: read them first.
+"""
+
+
 def hub_dataset_id(dataset_name):
     """The hub id of the training data for the card's `datasets:` metadata, or None.
 
@@ -82,34 +110,45 @@ def build_model_card(
 ):
     """Return the model card text (README.md) of a trained model; `weights` says which weights it holds; `base_model`
     the hub id (`org/name[@revision]`) of the model it started from, if any (a local folder is named in the command)."""
-    metrics = {key[len("test_") :]: value for key, value in test_metrics.items()
-               if key.startswith("test_") and key[len("test_"):] not in ("runtime", "samples_per_second", "steps_per_second")}
+    language_model = data_args.task == "language_modeling"
+    scored = "validation" if language_model else "test"  # a language model's scores are on validation text
+    metrics = {key[len(scored) + 1 :]: value for key, value in test_metrics.items() if key.startswith(f"{scored}_")
+               and key[len(scored) + 1 :] not in ("runtime", "samples_per_second", "steps_per_second")}
     dataset_id = hub_dataset_id(data_args.dataset_name)
     dataset_label = dataset_id or Path(data_args.dataset_name).name
+    if not language_model:
+        pipeline_tag = "text-classification"
+    else:  # a two-way model reads ahead: it gives features, not text
+        pipeline_tag = "feature-extraction" if config.bidirectional else "text-generation"
     card_data = ModelCardData(
         library_name="transformers",
-        pipeline_tag="text-classification",
+        pipeline_tag=pipeline_tag,
         license="apache-2.0",
-        tags=["hf_lstm", "lstm", "text-classification"],
+        tags=["hf_lstm", "lstm", pipeline_tag],
         datasets=[dataset_id] if dataset_id else None,
         base_model=base_model.partition("@")[0] if base_model else None,
         model_name=os.path.basename(os.path.normpath(training_args.output_dir)),
         eval_results=[
             EvalResult(
-                task_type="text-classification",
+                task_type=pipeline_tag,
                 dataset_type=dataset_label,
                 dataset_name=dataset_label,
-                dataset_split="test",
+                dataset_split=scored,
                 metric_type=name,
                 metric_value=round(float(value), 4),
             )
             for name, value in metrics.items()
         ],
     )
-    body = BODY.format(
+    body = (LANGUAGE_MODEL_BODY if language_model else BODY).format(
         name=card_data.model_name,
         architecture=describe_architecture(config),
-        test_rows=len(splits["test"]),
+        directions=(
+            "The forward direction predicts each next word and the backward direction each previous word, the two "
+            "kept apart through the stack." if config.bidirectional else "It predicts each next word."
+        ),
+        block_size=data_args.block_size,
+        test_rows=len(splits["test"]) if "test" in splits else 0,
         results="\n".join(f"| {name} | {value:.4f} |" for name, value in metrics.items()).join(
             ["| metric | value |\n|---|---|\n", ""]
         ),

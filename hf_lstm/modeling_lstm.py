@@ -1,4 +1,5 @@
-"""LSTM text classifier: embedding -> recurrent layers -> pooled vector -> classification / regression head.
+"""LSTM text classifier: embedding -> recurrent layers -> pooled vector -> classification / regression head; and, on
+the same encoder, a language-model head (next word forward, previous word backward) to pretrain it on unlabelled text.
 
 Batches are padded on the right and run through the recurrent cells as plain padded tensors (on a CPU this is tens of
 times faster than `pack_padded_sequence`). Padding still never changes a result:
@@ -13,9 +14,9 @@ import math
 import torch
 from torch import nn
 from torch.nn import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
-from transformers import PreTrainedModel
+from transformers import GenerationMixin, PreTrainedModel
 from transformers import initialization as init
-from transformers.modeling_outputs import BaseModelOutputWithPooling, SequenceClassifierOutput
+from transformers.modeling_outputs import BaseModelOutputWithPooling, CausalLMOutput, SequenceClassifierOutput
 
 from .configuration_lstm import LSTMConfig
 
@@ -107,10 +108,17 @@ def reverse_within_length(tensor, lengths):
 
 
 class LSTMLayer(nn.Module):
-    """One recurrent layer: a left-to-right cell and, if bidirectional, a right-to-left cell."""
+    """One recurrent layer: a left-to-right cell and, if bidirectional, a right-to-left cell.
 
-    def __init__(self, config, input_size):
+    With `split_input` (a layer above the first, directions kept apart) the forward cell reads the first half of the
+    input features (the forward outputs below) and the backward cell the second half (the backward outputs below).
+    """
+
+    def __init__(self, config, input_size, split_input=False):
         super().__init__()
+        self.split_input = split_input
+        if split_input:
+            input_size = config.hidden_size
         if config.lstm_impl == "reference":
             make_cell = lambda: ReferenceLSTM(input_size, config.hidden_size)  # noqa: E731
         else:
@@ -120,10 +128,13 @@ class LSTMLayer(nn.Module):
         self.recurrent_dropout = config.recurrent_dropout
 
     def forward(self, inputs, lengths):
-        output = self.run_cell(self.forward_cell, inputs)  # (batch, time, hidden)
+        forward_input, backward_input = inputs, inputs  # (batch, time, input)
+        if self.split_input:
+            forward_input, backward_input = inputs.chunk(2, dim=-1)  # 2 x (batch, time, hidden)
+        output = self.run_cell(self.forward_cell, forward_input)  # (batch, time, hidden)
         if self.backward_cell is None:
             return output
-        backward_input = reverse_within_length(inputs, lengths)  # (batch, time, input)
+        backward_input = reverse_within_length(backward_input, lengths)  # (batch, time, input)
         backward_output = reverse_within_length(self.run_cell(self.backward_cell, backward_input), lengths)
         return torch.cat([output, backward_output], dim=-1)  # (batch, time, 2 * hidden)
 
@@ -164,7 +175,8 @@ class LSTMPreTrainedModel(PreTrainedModel):
                 init.zeros_(module.weight[module.padding_idx])
         elif isinstance(module, nn.Linear):
             init.xavier_uniform_(module.weight)
-            init.zeros_(module.bias)
+            if module.bias is not None:
+                init.zeros_(module.bias)
         elif isinstance(module, (nn.RNNBase, ReferenceLSTM)):
             # PyTorch's own recurrent init, with the LSTM forget-gate biases at 1 (remember by default).
             bound = 1.0 / math.sqrt(module.hidden_size)
@@ -197,8 +209,9 @@ class LSTMModel(LSTMPreTrainedModel):
         self.embeddings = nn.Embedding(config.vocab_size, config.embedding_dim, padding_idx=config.pad_token_id)
         self.embedding_dropout = nn.Dropout(config.embedding_dropout)
         directions = 2 if config.bidirectional else 1
+        split = config.bidirectional and config.separate_directions
         self.layers = nn.ModuleList(
-            LSTMLayer(config, config.embedding_dim if i == 0 else directions * config.hidden_size)
+            LSTMLayer(config, config.embedding_dim if i == 0 else directions * config.hidden_size, split and i > 0)
             for i in range(config.num_layers)
         )
         self.layer_dropout = nn.Dropout(config.dropout)
@@ -355,3 +368,68 @@ class LSTMForSequenceClassification(LSTMPreTrainedModel):
         perturbation = self.config.adversarial_epsilon * gradient.detach() / norms  # (batch, time, embedding_dim)
         outputs = self.lstm(input_ids, attention_mask=attention_mask, inputs_embeds=embeddings + perturbation)
         return self.compute_loss(self.classifier(self.dropout(outputs.pooler_output)), labels)
+
+
+class LSTMForCausalLM(LSTMPreTrainedModel, GenerationMixin):
+    """The encoder plus a language-model head. The forward direction predicts each next word; for a bidirectional
+    encoder (its directions kept apart: `separate_directions`) the backward direction also predicts each previous
+    word, and the loss is the mean of the two (ELMo's two-way language model), so every weight a bidirectional
+    classifier has can start pretrained. Both directions share one adaptive softmax over the vocabulary.
+
+    A unidirectional model is a plain causal language model and can `generate()`; `logits` (returned when no labels
+    are given) are the forward direction's log-probabilities of the next word.
+    """
+
+    def __init__(self, config):
+        super().__init__(config)
+        if config.bidirectional and not config.separate_directions:
+            raise ValueError(
+                "a bidirectional language model needs separate_directions=True: in a mixed stack the upper layers' "
+                "forward cells read backward outputs that have already seen the word to predict"
+            )
+        cutoffs = [cutoff for cutoff in config.adaptive_softmax_cutoffs if 0 < cutoff < config.vocab_size - 1]
+        self.lstm = LSTMModel(config)
+        self.dropout = nn.Dropout(config.dropout)
+        self.lm_head = nn.AdaptiveLogSoftmaxWithLoss(
+            config.hidden_size, config.vocab_size, cutoffs or [config.vocab_size - 1], div_value=4.0
+        )
+        self.post_init()
+
+    def get_input_embeddings(self):
+        return self.lstm.embeddings
+
+    def set_input_embeddings(self, value):
+        self.lstm.embeddings = value
+
+    def forward(self, input_ids, attention_mask=None, labels=None, return_dict=None, **kwargs):
+        if attention_mask is None:
+            attention_mask = torch.ones_like(input_ids)
+        hidden = self.dropout(self.lstm(input_ids, attention_mask=attention_mask).last_hidden_state)
+        size = self.config.hidden_size
+        forward_hidden = hidden[..., :size]  # (batch, time, hidden): has read the words up to each position
+        loss = logits = None
+        if labels is not None:
+            real = attention_mask.bool() & (labels != -100)  # (batch, time)
+            # position t predicts word t + 1 (forward) and, backward, word t - 1; both positions must be real words
+            pairs = [(forward_hidden[:, :-1], labels[:, 1:], real[:, :-1] & real[:, 1:])]
+            if self.config.bidirectional:
+                pairs.append((hidden[:, 1:, size:], labels[:, :-1], real[:, 1:] & real[:, :-1]))
+            losses = [self.lm_head(states[keep], targets[keep]).loss for states, targets, keep in pairs]
+            loss = torch.stack(losses).mean()
+        else:
+            batch_size, seq_len, _ = forward_hidden.shape
+            log_probs = self.lm_head.log_prob(forward_hidden.reshape(-1, size))  # (batch * time, vocab)
+            logits = log_probs.view(batch_size, seq_len, -1)  # (batch, time, vocab)
+        if return_dict is False:
+            return (loss, logits) if loss is not None else (logits,)
+        return CausalLMOutput(loss=loss, logits=logits)
+
+    @classmethod
+    def _supports_default_dynamic_cache(cls):
+        return False  # no attention cache to keep between steps (as for transformers' own recurrent models)
+
+    def prepare_inputs_for_generation(self, input_ids, attention_mask=None, **kwargs):
+        """Generation re-reads the whole text at each step (an LSTM carries no attention cache)."""
+        if self.config.bidirectional:
+            raise ValueError("a bidirectional language model cannot generate text: its backward direction reads ahead")
+        return {"input_ids": input_ids, "attention_mask": attention_mask}

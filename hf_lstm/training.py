@@ -4,6 +4,7 @@ parse (config file + command line) -> data -> tokenizer -> model -> Trainer -> t
 """
 
 import json
+import math
 import os
 import shutil
 import sys
@@ -11,6 +12,7 @@ import time
 from dataclasses import fields
 from pathlib import Path
 
+import numpy as np
 import torch
 import yaml
 from transformers import (
@@ -21,6 +23,7 @@ from transformers import (
     Trainer,
     TrainerCallback,
     TrainingArguments,
+    default_data_collator,
     set_seed,
 )
 from transformers.tokenization_utils_base import VERY_LARGE_INTEGER
@@ -35,7 +38,7 @@ from .hub import HubError, check_repo_id, push, resolve_model
 from .loading import ModelFolderError, check_model_folder
 from .metrics import build_compute_metrics
 from .model_card import build_model_card
-from .modeling_lstm import LSTMForSequenceClassification
+from .modeling_lstm import LSTMForCausalLM, LSTMForSequenceClassification
 from .plots import confusion_matrix_png, training_curves_png
 
 # TrainingArguments defaults that suit a small recurrent model better than the transformer ones.
@@ -165,14 +168,23 @@ def has_trained_model(directory):
 
 
 # The fields of a model that its weights depend on: a model started from a saved one takes them from that model.
-SHAPE_FIELDS = ("vocab_size", "embedding_dim", "hidden_size", "num_layers", "bidirectional", "cell_type", "pad_token_id")
+SHAPE_FIELDS = (
+    "vocab_size", "embedding_dim", "hidden_size", "num_layers", "bidirectional", "separate_directions", "cell_type",
+    "pad_token_id",
+)
 
 
 def build_model(model_args, data_args, tokenizer, label_names, base=None):
-    """An `LSTMForSequenceClassification` sized for the vocabulary and labels, new or (`base`, a saved model folder)
-    with that model's shape and encoder weights and a head that is new where the labels differ. Its config carries
-    the truncation (`truncation`, `max_tokens`) the training data was cut with, so the saved model cuts the same way."""
-    if data_args.task == "regression":
+    """An `LSTMForSequenceClassification` sized for the vocabulary and labels (an `LSTMForCausalLM` for language
+    modelling), new or (`base`, a saved model folder) with that model's shape and encoder weights and a head that is
+    new where the labels differ. A classifier's config carries the truncation (`truncation`, `max_tokens`) the
+    training data was cut with, so the saved model cuts the same way."""
+    model_class, truncation = LSTMForSequenceClassification, {
+        "truncation": data_args.truncation, "max_tokens": data_args.max_length
+    }
+    if data_args.task == "language_modeling":
+        model_class, truncation, labels = LSTMForCausalLM, {}, {}
+    elif data_args.task == "regression":
         labels = {"num_labels": 1, "problem_type": "regression", "id2label": {0: "rating"}, "label2id": {"rating": 0}}
     else:
         labels = {
@@ -186,15 +198,11 @@ def build_model(model_args, data_args, tokenizer, label_names, base=None):
     if base is not None:
         base_config = LSTMConfig.from_pretrained(base)
         config_fields.update({name: getattr(base_config, name) for name in SHAPE_FIELDS})
-    config = LSTMConfig(
-        truncation=data_args.truncation, max_tokens=data_args.max_length, **config_fields, **labels
-    )
+    config = LSTMConfig(**truncation, **config_fields, **labels)
     if base is None:
-        return LSTMForSequenceClassification(config)
+        return model_class(config)
     check_model_folder(base)
-    return LSTMForSequenceClassification.from_pretrained(
-        base, config=config, ignore_mismatched_sizes=True, use_safetensors=True
-    )
+    return model_class.from_pretrained(base, config=config, ignore_mismatched_sizes=True, use_safetensors=True)
 
 
 @torch.no_grad()
@@ -248,10 +256,11 @@ def save_final_model(trainer, output_dir, extra_files):
         shutil.rmtree(old)
 
 
-def test_predictions_jsonl(test, label_names):
-    """The test split's predictions, one JSON line per review in the split's order: `{"label", "probabilities"}`
-    (every class's probability) or `{"rating"}` for regression, as `hf_lstm.prediction.predict` answers."""
-    logits = torch.from_numpy(test.predictions).double()  # (reviews, num_labels)
+def test_predictions_jsonl(logits, label_names):
+    """The test split's predictions, one JSON line per review of `logits` (reviews, num_labels): `{"label",
+    "probabilities"}` (every class's probability) or `{"rating"}` for regression, as `hf_lstm.prediction.predict`
+    answers."""
+    logits = torch.from_numpy(logits).double()  # (reviews, num_labels)
     if label_names is None:
         rows = [{"rating": value} for value in logits[:, 0].tolist()]
     else:
@@ -264,14 +273,37 @@ def test_predictions_jsonl(test, label_names):
     return "".join(json.dumps(row) + "\n" for row in rows)
 
 
-def run_plots(trainer, test, label_names, metric):
-    """{file name: PNG bytes}: training curves, and the test confusion matrix for classification."""
-    name = Path(trainer.args.output_dir).name
-    plots = {"training_curves.png": training_curves_png(trainer.state.log_history, metric, title=name)}
+def score_test_split(trainer, test_split, label_names):
+    """Score the test split once: (test metrics, {file name: content}) with test_results.json, every review's
+    prediction in test_predictions.jsonl and, for classification, the confusion matrix."""
+    # Batches of reviews of similar length pad little; the Trainer's own length-grouped order is random, so the test
+    # split is sorted here and read in that order, and the predictions are put back in the split's order.
+    order = np.argsort(np.asarray(test_split["length"]), kind="stable")
+    args = trainer.args
+    sampling, args.train_sampling_strategy = args.train_sampling_strategy, "sequential"
+    test = trainer.predict(test_split.select(order), metric_key_prefix="test")
+    args.train_sampling_strategy = sampling
+    logits = np.empty_like(test.predictions)
+    logits[order] = test.predictions  # (reviews, num_labels), in the test split's order
+    trainer.log_metrics("test", test.metrics)
+    files = {
+        "test_results.json": json.dumps(test.metrics, indent=2),
+        "test_predictions.jsonl": test_predictions_jsonl(logits, label_names),
+    }
     if label_names is not None:
-        predictions = test.predictions.argmax(axis=-1)
-        plots["confusion_matrix.png"] = confusion_matrix_png(test.label_ids, predictions, label_names, f"{name}: test")
-    return plots
+        title = f"{Path(args.output_dir).name}: test"
+        files["confusion_matrix.png"] = confusion_matrix_png(
+            test.label_ids, test.predictions.argmax(axis=-1), label_names, title
+        )
+    return test.metrics, files
+
+
+def score_language_model(trainer):
+    """A language model's scores: loss and perplexity on the validation text (it never reads test text)."""
+    metrics = trainer.evaluate(metric_key_prefix="validation")
+    metrics["validation_perplexity"] = math.exp(metrics["validation_loss"])
+    trainer.log_metrics("validation", metrics)
+    return metrics, {"eval_results.json": json.dumps(metrics, indent=2)}
 
 
 def run(argv=None):
@@ -297,6 +329,16 @@ def run(argv=None):
         if training_args.hub_model_id is None:
             raise SystemExit("--push_to_hub_dir needs --hub_model_id org/name")
         check_repo_id(training_args.hub_model_id)  # refuse a bad id before an hour of training
+
+    language_modeling = data_args.task == "language_modeling"
+    if language_modeling:
+        # blocks of equal length: nothing to group; the best checkpoint is the one with the lowest validation loss
+        if training_args.train_sampling_strategy == "group_by_length":
+            training_args.train_sampling_strategy = "random"
+        training_args.metric_for_best_model, training_args.greater_is_better = "loss", False
+        training_args.prediction_loss_only = True
+        if model_args.head_bias_from_labels:
+            raise SystemExit("--head_bias_from_labels is for classification and regression heads")
 
     started = time.time()
     base, base_tokenizer = None, None
@@ -350,8 +392,8 @@ def run(argv=None):
         train_dataset=splits["train"],
         eval_dataset=splits["validation"],
         processing_class=tokenizer,
-        data_collator=DataCollatorWithPadding(tokenizer),
-        compute_metrics=build_compute_metrics(label_names),
+        data_collator=default_data_collator if language_modeling else DataCollatorWithPadding(tokenizer),
+        compute_metrics=None if language_modeling else build_compute_metrics(label_names),
         callbacks=callbacks,
     )
     if not run_args.resume and Path(training_args.output_dir).exists() and trainer.is_world_process_zero():
@@ -370,19 +412,16 @@ def run(argv=None):
     else:
         weights, validation_value = "the best epoch", trainer.state.best_metric
 
-    # Score the test split with the float32 model that is saved (not under the bf16 autocast that accelerate put
-    # around the forward pass for training), so the saved model predicts exactly what was scored.
+    # Score with the float32 model that is saved (not under the bf16 autocast that accelerate put around the forward
+    # pass for training), so the saved model predicts exactly what was scored.
     trainer.accelerator.unwrap_model(trainer.model, keep_fp32_wrapper=False)
-    # ...in the split's own order: with group_by_length the Trainer evaluates in length-grouped order too, which
-    # scores the same but would permute the predictions written to test_predictions.jsonl.
-    sampling, training_args.train_sampling_strategy = training_args.train_sampling_strategy, "sequential"
-    test = trainer.predict(splits["test"], metric_key_prefix="test")
-    training_args.train_sampling_strategy = sampling
-    test_metrics = test.metrics
-    trainer.log_metrics("test", test_metrics)
+    if language_modeling:
+        scored, scored_files = score_language_model(trainer)
+    else:
+        scored, scored_files = score_test_split(trainer, splits["test"], label_names)
     elapsed = time.time() - started
     results = {
-        "test": test_metrics,
+        "validation" if language_modeling else "test": scored,
         "best_validation": {
             "metric": training_args.metric_for_best_model,
             "value": trainer.state.best_metric,
@@ -400,7 +439,7 @@ def run(argv=None):
         data_args,
         training_args,
         splits,
-        test_metrics,
+        scored,
         (training_args.metric_for_best_model, validation_value),
         elapsed,
         " ".join(["python scripts/train.py", *(sys.argv[1:] if argv is None else argv)]),
@@ -412,19 +451,20 @@ def run(argv=None):
         training_args.output_dir,
         {
             "README.md": card,
-            "test_results.json": json.dumps(test_metrics, indent=2),
-            "test_predictions.jsonl": test_predictions_jsonl(test, label_names),
             "all_results.json": json.dumps(results, indent=2),
             "log_history.json": json.dumps(trainer.state.log_history, indent=2),
-            **run_plots(trainer, test, label_names, training_args.metric_for_best_model),
+            "training_curves.png": training_curves_png(
+                trainer.state.log_history, training_args.metric_for_best_model, Path(training_args.output_dir).name
+            ),
+            **scored_files,
         },
     )
     if trainer.is_world_process_zero():
-        print(json.dumps(test_metrics, indent=2))
+        print(json.dumps(scored, indent=2))
         if run_args.push_to_hub_dir is not None:
             revision = push(training_args.output_dir, training_args.hub_model_id, run_args.push_to_hub_dir)
             print(f"pushed {training_args.hub_model_id} revision {revision} to {run_args.push_to_hub_dir}")
-    return trainer, test_metrics
+    return trainer, scored
 
 
 def main(argv=None):

@@ -1,11 +1,20 @@
 from collections import Counter
+from dataclasses import replace
 
 import numpy as np
 import pytest
 from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
 
 from hf_lstm.arguments import DataArguments
-from hf_lstm.data import DataError, make_splits, load_raw_dataset, prepare_data, tokenize_splits
+from hf_lstm.data import (
+    DataError,
+    load_raw_dataset,
+    make_splits,
+    make_text_splits,
+    prepare_data,
+    tokenize_blocks,
+    tokenize_splits,
+)
 from hf_lstm.tokenization import train_tokenizer
 
 CLOTHING = "data/clothing-reviews/Womens Clothing E-Commerce Reviews.csv"
@@ -195,3 +204,44 @@ def test_unlabelled_splits_are_skipped_for_classification():
     splits, names = make_splits(raw, DataArguments(dataset_name="local", validation_split_size=0.2, test_split_size=0.2))
     assert list(splits) == ["train", "validation", "test"] and names == ["a", "b"]
     assert sum(len(split) for split in splits.values()) == 20
+
+
+@pytest.mark.parametrize("labelled", [True, False])
+def test_language_model_text_never_includes_test_text_and_reads_unlabelled_splits(labelled):
+    test_texts = ["the test review one", "the test review two"]
+    columns = lambda texts: {"text": texts, **({"label": [i % 2 for i in range(len(texts))]} if labelled else {})}  # noqa: E731
+    raw = DatasetDict({
+        "train": Dataset.from_dict(columns([f"train review {i}" for i in range(40)] + [test_texts[0]])),
+        "test": Dataset.from_dict(columns(test_texts)),
+        "unsupervised": Dataset.from_dict({"text": ["an unlabelled review", test_texts[1]]}),
+    })
+    args = DataArguments(dataset_name="local", task="language_modeling", validation_split_size=0.25,
+                         class_names=["0", "1"])
+    splits = make_text_splits(raw, args)
+    assert not set(splits["train"]["text"]) & set(test_texts)  # never test text, nor copies of it elsewhere
+    assert "an unlabelled review" in splits["train"]["text"]
+    assert not set(splits["train"]["text"]) & set(splits["validation"]["text"])
+    assert len(splits["validation"]) + len(splits["train"]) in (40 + 1, 40 + 2)  # the copy may be held out
+
+
+def test_the_language_models_held_out_text_is_the_classifiers_validation_and_test_split():
+    raw = load_raw_dataset(CLOTHING)
+    args = clothing_args()
+    classifier, _ = make_splits(raw, args)
+    text = make_text_splits(raw, replace(args, task="language_modeling"))
+    assert text["validation"]["text"] == classifier["validation"]["text"]
+    assert not set(text["train"]["text"]) & (set(classifier["validation"]["text"]) | set(classifier["test"]["text"]))
+
+
+def test_language_model_blocks_join_the_texts_and_drop_the_short_remainder():
+    tokenizer = train_tokenizer(["a b c d e f g"], min_frequency=1)
+    splits = DatasetDict({"train": Dataset.from_dict({"text": ["a b c", "d e f g", "a"]})})
+    blocks = tokenize_blocks(splits, tokenizer, block_size=3)["train"]
+    ids = tokenizer("a b c d e f g a", add_special_tokens=False)["input_ids"]
+    assert blocks["input_ids"] == [ids[0:3], ids[3:6]] and blocks["labels"] == blocks["input_ids"]
+
+
+def test_a_text_file_holds_one_document_a_line(tmp_path):
+    path = tmp_path / "corpus.txt"
+    path.write_text("first document\nsecond document\n")
+    assert load_raw_dataset(str(path))["train"]["text"] == ["first document", "second document"]

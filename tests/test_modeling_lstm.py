@@ -2,7 +2,9 @@ import pytest
 import torch
 from transformers.modeling_outputs import SequenceClassifierOutput
 
-from hf_lstm import LSTMForSequenceClassification, LSTMModel
+from transformers import AutoModelForCausalLM
+
+from hf_lstm import LSTMForCausalLM, LSTMForSequenceClassification, LSTMModel
 from hf_lstm.modeling_lstm import ReferenceLSTM, reverse_within_length
 
 from .conftest import tiny_config
@@ -222,3 +224,65 @@ def test_recurrent_dropout_drops_hidden_to_hidden_weights_in_training_only(cell_
     trained.loss.backward()
     weight = model.lstm.layers[0].forward_cell.weight_hh_l0
     assert isinstance(weight, torch.nn.Parameter) and weight.grad is not None and weight.grad.abs().sum() > 0
+
+
+def tiny_lm(**overrides):
+    torch.manual_seed(0)
+    values = dict(num_layers=2, bidirectional=True, separate_directions=True, adaptive_softmax_cutoffs=[10, 30],
+                  hidden_size=16)
+    values.update(overrides)
+    return LSTMForCausalLM(tiny_config(**values)).eval()
+
+
+def test_two_way_language_model_loss_on_a_hand_checked_example_and_padding_changes_nothing():
+    model = tiny_lm()
+    first, second = torch.tensor([5, 9, 3, 7, 2]), torch.tensor([4, 8, 6])
+    pairs = {"forward": ([], []), "backward": ([], [])}
+    with torch.no_grad():
+        for ids in (first, second):  # each text alone: no padding anywhere
+            hidden = model.lstm(ids[None]).last_hidden_state[0]  # (time, 2 * hidden)
+            forward, backward = hidden[:, :16], hidden[:, 16:]
+            for t in range(len(ids) - 1):
+                pairs["forward"][0].append(forward[t]), pairs["forward"][1].append(ids[t + 1])  # reads 0..t, predicts t+1
+                pairs["backward"][0].append(backward[t + 1]), pairs["backward"][1].append(ids[t])  # reads t+1.., predicts t
+        expected = torch.stack([model.lm_head(torch.stack(states), torch.stack(targets)).loss
+                                for states, targets in pairs.values()]).mean()
+        batch = torch.tensor([first.tolist(), second.tolist() + [0, 0]])
+        mask = torch.tensor([[1] * 5, [1] * 3 + [0] * 2])
+        loss = model(batch, attention_mask=mask, labels=batch.masked_fill(mask == 0, -100)).loss
+    assert loss.item() == pytest.approx(expected.item(), abs=1e-6)
+    assert len(pairs["forward"][1]) == 6  # 4 + 2 predictions each way: none from or to a padding position
+
+
+@pytest.mark.parametrize("separate", [True, False])
+def test_no_direction_of_a_two_way_language_model_sees_the_word_it_predicts(separate):
+    torch.manual_seed(0)  # separate=False: the mixed stack of a classifier, shown to leak (a language model refuses it)
+    encoder = LSTMModel(tiny_config(num_layers=3, bidirectional=True, hidden_size=16, separate_directions=separate))
+    ids = torch.tensor([[5, 9, 3, 7, 2, 11]])
+    changed = ids.clone()
+    changed[0, 3] = 20  # the word at position 3 is what position 2 predicts forward and position 4 backward
+    with torch.no_grad():
+        before, after = (encoder(x).last_hidden_state[0] for x in (ids, changed))
+    forward_sees = not torch.allclose(before[2, :16], after[2, :16])
+    backward_sees = not torch.allclose(before[4, 16:], after[4, 16:])
+    assert (forward_sees, backward_sees) == ((False, False) if separate else (True, True))
+
+
+def test_a_bidirectional_language_model_needs_separate_directions_and_cannot_generate():
+    with pytest.raises(ValueError, match="needs separate_directions=True"):
+        LSTMForCausalLM(tiny_config(bidirectional=True))
+    with pytest.raises(ValueError, match="cannot generate text"):
+        tiny_lm().generate(torch.tensor([[5, 9]]), max_new_tokens=2, pad_token_id=0)
+
+
+def test_a_one_way_language_model_is_a_causal_lm_that_generates(tmp_path):
+    model = tiny_lm(bidirectional=False, separate_directions=False)
+    model.save_pretrained(tmp_path / "lm")
+    loaded = AutoModelForCausalLM.from_pretrained(tmp_path / "lm").eval()
+    assert type(loaded).__name__ == "LSTMForCausalLM"
+    ids = torch.tensor([[5, 9, 3]])
+    with torch.no_grad():
+        logits = loaded(ids).logits  # (batch, time, vocab): log-probabilities of the next word
+    assert logits.shape == (1, 3, 50) and torch.allclose(logits.exp().sum(-1), torch.ones(1, 3), atol=1e-5)
+    generated = loaded.generate(ids, max_new_tokens=4, do_sample=False, pad_token_id=0)
+    assert generated.shape == (1, 7) and generated[0, 3].item() == logits[0, -1].argmax().item()

@@ -14,7 +14,7 @@ import psutil
 import pytest
 import torch
 from huggingface_hub import ModelCard
-from transformers import AutoModelForSequenceClassification, AutoTokenizer, pipeline
+from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer, pipeline
 
 import hf_lstm  # noqa: F401  (registers the Auto classes)
 from hf_lstm import LSTMForSequenceClassification, training
@@ -447,3 +447,24 @@ def test_training_from_a_hub_revision_reuses_its_tokenizer_and_names_it_as_base_
     assert AutoModelForSequenceClassification.from_pretrained(output_dir).config.id2label == {0: "1", 1: "2", 2: "3"}
     with pytest.raises(SystemExit, match="--model_name_or_path brings its own embedding"):
         run(TINY + ["--model_name_or_path", str(base), "--word2vec_epochs", "2", "--output_dir", str(tmp_path / "x")])
+
+
+def test_pretrain_a_two_way_language_model_then_start_a_classifier_from_it(tmp_path):
+    lm_dir = tmp_path / "lm"
+    _, metrics = run(["configs/tiny_lm.yaml", "--max_train_samples", "100", "--output_dir", str(lm_dir),
+                      "--cache_dir", str(tmp_path / "cache")])
+    assert metrics["validation_perplexity"] == pytest.approx(math.exp(metrics["validation_loss"]))
+    assert json.loads((lm_dir / "eval_results.json").read_text()) == metrics
+    assert not (lm_dir / "test_results.json").exists()  # a language model never reads test text
+    assert ModelCard.load(lm_dir / "README.md").data.pipeline_tag == "feature-extraction"  # two-way: no generation
+    lm = AutoModelForCausalLM.from_pretrained(lm_dir)
+    assert type(lm).__name__ == "LSTMForCausalLM" and lm.config.separate_directions
+    best = json.loads((lm_dir / "all_results.json").read_text())["best_validation"]
+    assert best["metric"] == "loss" and best["value"] == pytest.approx(metrics["validation_loss"], abs=0.02)  # bf16
+
+    model_args, data_args, _, _ = parse_arguments(["configs/tiny.yaml", "--model_name_or_path", str(lm_dir)])
+    tokenizer = AutoTokenizer.from_pretrained(lm_dir)
+    classifier = training.build_model(model_args, data_args, tokenizer, ["neg", "pos"], base=str(lm_dir))
+    encoder = classifier.lstm.state_dict()
+    assert all(torch.equal(tensor, encoder[name]) for name, tensor in lm.lstm.state_dict().items())  # weights equal
+    assert classifier.config.separate_directions and classifier.classifier.weight.shape[0] == 2  # a new head
