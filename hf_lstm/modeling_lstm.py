@@ -314,12 +314,6 @@ class LSTMForSequenceClassification(LSTMPreTrainedModel):
             self.register_buffer("class_values", class_values(config), persistent=False)
         self.post_init()
 
-    def get_input_embeddings(self):
-        return self.lstm.embeddings
-
-    def set_input_embeddings(self, value):
-        self.lstm.embeddings = value
-
     def forward(self, input_ids, attention_mask=None, labels=None, return_dict=None, **kwargs):
         adversarial = self.training and labels is not None and self.config.adversarial_epsilon > 0
         outputs = self.lstm(input_ids, attention_mask=attention_mask, output_hidden_states=adversarial)
@@ -394,12 +388,6 @@ class LSTMForCausalLM(LSTMPreTrainedModel, GenerationMixin):
             config.hidden_size, config.vocab_size, cutoffs or [config.vocab_size - 1], div_value=4.0
         )
         self.post_init()
-
-    def get_input_embeddings(self):
-        return self.lstm.embeddings
-
-    def set_input_embeddings(self, value):
-        self.lstm.embeddings = value
 
     def forward(self, input_ids, attention_mask=None, labels=None, return_dict=None, **kwargs):
         if attention_mask is None:

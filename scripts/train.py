@@ -1,6 +1,8 @@
-"""Train an hf_lstm text classifier from a config file; any field can be overridden on the command line.
+"""Train an hf_lstm text classifier (or pretrain its language model) from a config file; any field can be overridden
+on the command line.
 
     accelerate launch scripts/train.py configs/imdb.yaml
+    accelerate launch scripts/train.py configs/imdb_lm.yaml && accelerate launch scripts/train.py configs/imdb_pretrained.yaml
     python scripts/train.py configs/tiny.yaml --output_dir /tmp/tiny --num_train_epochs 1
 
 Fields: ModelArguments and DataArguments (hf_lstm/arguments.py), transformers' TrainingArguments, RunArguments
