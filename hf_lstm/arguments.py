@@ -72,6 +72,14 @@ class ModelArguments:
         metadata={"help": "Learn the word2vec vectors with skip-gram instead of CBOW (about 3.5 times slower)."},
     )
     freeze_embeddings: bool = field(default=False, metadata={"help": "Keep the pretrained embedding fixed."})
+    layer_learning_rate_decay: float = field(
+        default=1.0,
+        metadata={
+            "help": "Discriminative learning rates (ULMFiT), for a model started from a pretrained one: the head "
+            "trains at learning_rate, the top recurrent layer at learning_rate / D, each layer below at a further / D, "
+            "the embedding lowest (1: one rate for all)."
+        },
+    )
     head_bias_from_labels: bool = field(
         default=False,
         metadata={

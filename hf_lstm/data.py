@@ -263,6 +263,8 @@ def make_text_splits(raw, data_args):
             held_out = train.train_test_split(test_size=data_args.validation_split_size, seed=data_args.split_seed)
             train, validation = held_out["train"], held_out["test"]
     banned = set(validation["text"]) | (set(test["text"]) if test is not None else set())
+    if "test" in raw:  # all of it, even where max_test_samples keeps fewer reviews for scoring
+        banned |= set(text_of("test")["text"])
     joined = datasets.concatenate_datasets([train, *(text_of(split) for split in raw if split not in LABELLED_SPLITS)])
     train = joined.filter(lambda batch: [text not in banned for text in batch["text"]], batched=True)
     print(f"{source}: {len(joined) - len(train)} text(s) equal to a validation or test text left out of training")

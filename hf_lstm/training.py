@@ -205,6 +205,26 @@ def build_model(model_args, data_args, tokenizer, label_names, base=None):
     return model_class.from_pretrained(base, config=config, ignore_mismatched_sizes=True, use_safetensors=True)
 
 
+def discriminative_optimizer(model, args, decay):
+    """AdamW with ULMFiT's discriminative learning rates: the head at `args.learning_rate`, the top recurrent layer at
+    that rate / `decay`, each layer below at a further / `decay`, the embedding lowest; biases without weight decay,
+    as the Trainer's own optimizer has them."""
+    encoder = model.lstm
+    stages = [list(encoder.embeddings.parameters()), *(list(layer.parameters()) for layer in encoder.layers)]
+    in_encoder = {id(param) for stage in stages for param in stage}
+    head = [param for param in model.parameters() if id(param) not in in_encoder]
+    names = {id(param): name for name, param in model.named_parameters()}
+    groups = []
+    for depth, params in enumerate([head, *reversed(stages)]):  # the head first, then from the top layer down
+        for is_bias in (False, True):
+            chosen = [param for param in params if param.requires_grad and ("bias" in names[id(param)]) == is_bias]
+            if chosen:
+                groups.append({"params": chosen, "lr": args.learning_rate / decay**depth,
+                               "weight_decay": 0.0 if is_bias else args.weight_decay})
+    return torch.optim.AdamW(groups, lr=args.learning_rate, betas=(args.adam_beta1, args.adam_beta2),
+                             eps=args.adam_epsilon)
+
+
 @torch.no_grad()
 def init_head_bias_from_labels(model, labels, task):
     """Set the head's bias to the labels' prior: their mean (regression) or the log class shares (classification).
@@ -383,6 +403,9 @@ def run(argv=None):
     if run_args.average_last_checkpoints and training_args.save_total_limit is not None:
         # keep the last N checkpoints besides the best one
         training_args.save_total_limit = max(training_args.save_total_limit, run_args.average_last_checkpoints + 1)
+    optimizer = None
+    if model_args.layer_learning_rate_decay != 1.0:
+        optimizer = discriminative_optimizer(model, training_args, model_args.layer_learning_rate_decay)
     callbacks = [CheckpointCompleteCallback(), ElapsedTimeCallback(started)]
     if run_args.early_stopping_patience:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=run_args.early_stopping_patience))
@@ -395,6 +418,7 @@ def run(argv=None):
         data_collator=default_data_collator if language_modeling else DataCollatorWithPadding(tokenizer),
         compute_metrics=None if language_modeling else build_compute_metrics(label_names),
         callbacks=callbacks,
+        optimizers=(optimizer, None),
     )
     if not run_args.resume and Path(training_args.output_dir).exists() and trainer.is_world_process_zero():
         for stale in Path(training_args.output_dir).glob("checkpoint-*"):

@@ -468,3 +468,17 @@ def test_pretrain_a_two_way_language_model_then_start_a_classifier_from_it(tmp_p
     encoder = classifier.lstm.state_dict()
     assert all(torch.equal(tensor, encoder[name]) for name, tensor in lm.lstm.state_dict().items())  # weights equal
     assert classifier.config.separate_directions and classifier.classifier.weight.shape[0] == 2  # a new head
+
+
+def test_discriminative_learning_rates_fall_by_the_factor_from_the_head_down_to_the_embedding():
+    model = LSTMForSequenceClassification(tiny_config(num_layers=2, bidirectional=True))
+    model_args, _, training_args, _ = parse_arguments(["configs/tiny.yaml"])
+    optimizer = training.discriminative_optimizer(model, training_args, decay=2.0)
+    rate = {id(param): group["lr"] for group in optimizer.param_groups for param in group["params"]}
+    decay = {id(param): group["weight_decay"] for group in optimizer.param_groups for param in group["params"]}
+    assert len(rate) == len(list(model.parameters()))  # every parameter trains, once
+    assert rate[id(model.classifier.weight)] == 2e-3
+    assert rate[id(model.lstm.layers[1].forward_cell.weight_hh_l0)] == 2e-3 / 2
+    assert rate[id(model.lstm.layers[0].backward_cell.weight_ih_l0)] == 2e-3 / 4
+    assert rate[id(model.lstm.embeddings.weight)] == 2e-3 / 8
+    assert decay[id(model.classifier.bias)] == 0.0 and decay[id(model.classifier.weight)] == training_args.weight_decay
