@@ -223,15 +223,21 @@ def make_splits(raw, data_args):
         size = round(total * data_args.validation_split_size)
         train, splits["validation"] = stratified_split(train, size, data_args.split_seed, f"{source} [train]")
     splits["train"] = train
+    return keep_at_most(DatasetDict({split: splits[split] for split in LABELLED_SPLITS}), data_args), names
+
+
+def keep_at_most(splits, data_args):
+    """Each split cut to its `max_*_samples` limit (a seeded random sample), where one is set."""
     limits = {
         "train": data_args.max_train_samples,
         "validation": data_args.max_eval_samples,
         "test": data_args.max_test_samples,
     }
-    for split, limit in limits.items():
+    for split in splits:
+        limit = limits[split]
         if limit is not None and limit < len(splits[split]):
             splits[split] = splits[split].shuffle(seed=data_args.split_seed).select(range(limit))
-    return DatasetDict({split: splits[split] for split in ("train", "validation", "test")}), names
+    return splits
 
 
 def make_text_splits(raw, data_args):
@@ -248,31 +254,23 @@ def make_text_splits(raw, data_args):
     def text_of(split):
         return join_texts(raw[split], data_args.text_columns, f"{source} [{split}]").select_columns(["text"])
 
+    test = set(text_of("test")["text"]) if "test" in raw else set()  # all of it, even beyond max_test_samples
     if data_args.label_column in raw["train"].column_names:
         labelled, _ = make_splits(raw, replace(data_args, task="classification"))
-        train, validation, test = (labelled[split].select_columns(["text"]) for split in LABELLED_SPLITS)
+        train, validation = (labelled[split].select_columns(["text"]) for split in ("train", "validation"))
+        test |= set(labelled["test"]["text"])  # held out of the training split when the source has no test split
     else:
-        test = text_of("test") if "test" in raw else None
-        train = text_of("train")
-        if test is not None:
-            test_texts = set(test["text"])
-            train = train.filter(lambda batch: [text not in test_texts for text in batch["text"]], batched=True)
+        train = text_of("train").filter(lambda batch: [text not in test for text in batch["text"]], batched=True)
         if "validation" in raw:
             validation = text_of("validation")
         else:
             held_out = train.train_test_split(test_size=data_args.validation_split_size, seed=data_args.split_seed)
             train, validation = held_out["train"], held_out["test"]
-    banned = set(validation["text"]) | (set(test["text"]) if test is not None else set())
-    if "test" in raw:  # all of it, even where max_test_samples keeps fewer reviews for scoring
-        banned |= set(text_of("test")["text"])
+    banned = set(validation["text"]) | test
     joined = datasets.concatenate_datasets([train, *(text_of(split) for split in raw if split not in LABELLED_SPLITS)])
     train = joined.filter(lambda batch: [text not in banned for text in batch["text"]], batched=True)
     print(f"{source}: {len(joined) - len(train)} text(s) equal to a validation or test text left out of training")
-    splits = {"train": train, "validation": validation}
-    for split, limit in (("train", data_args.max_train_samples), ("validation", data_args.max_eval_samples)):
-        if limit is not None and limit < len(splits[split]):
-            splits[split] = splits[split].shuffle(seed=data_args.split_seed).select(range(limit))
-    return DatasetDict(splits)
+    return keep_at_most(DatasetDict({"train": train, "validation": validation}), data_args)
 
 
 def tokenize_blocks(splits, tokenizer, block_size):

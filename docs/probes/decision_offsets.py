@@ -2,7 +2,7 @@
 
     python docs/probes/decision_offsets.py     # needs the three seed models of configs/clothing.yaml
 """
-import itertools, numpy as np, torch, yaml
+import numpy as np, torch, yaml
 from dataclasses import fields
 from hf_lstm.arguments import DataArguments
 from hf_lstm.data import prepare_data
