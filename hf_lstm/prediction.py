@@ -4,11 +4,13 @@ import re
 import warnings
 
 import torch
-from transformers import pipeline
+from transformers import AutoTokenizer, pipeline
+from transformers.utils import logging as hf_logging
 
 from .hardware import fast_bf16_available
 from .hub import resolve_model
 from .loading import load_model
+from .onnx_model import LSTMOnnxForSequenceClassification
 
 LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -19,16 +21,39 @@ def quantize_int8(model):
 
 
 QUANTIZE_CHOICES = (None, "int8", "bf16")
+BACKENDS = ("torch", "onnx")
 
 
-def load_classifier(model, hub_dir=None, quantize=None, batch_size=64):
+def onnx_pipeline(folder, quantize, batch_size):
+    """The stock text-classification pipeline around an ONNX export folder's graph, run by ONNX Runtime."""
+    model = LSTMOnnxForSequenceClassification.from_export(folder, quantize=quantize)
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity(hf_logging.CRITICAL)  # the pipeline checks the class by name and logs an error; it runs
+    try:
+        return pipeline(
+            "text-classification", model=model, tokenizer=tokenizer, top_k=None, batch_size=batch_size, device="cpu"
+        )
+    finally:
+        hf_logging.set_verbosity(verbosity)
+
+
+def load_classifier(model, hub_dir=None, quantize=None, batch_size=64, backend="torch"):
     """A text-classification pipeline that returns every class's probability (or the rating, for regression).
 
-    `quantize`: None (float32), "int8" (dynamic int8 quantisation, CPU) or "bf16" (bfloat16 weights and activations;
-    fast on GPUs and on CPUs with AMX, slow on CPUs without bf16 support).
+    `backend`: "torch" (a saved model folder) or "onnx" (a folder written by `scripts/export_onnx.py`, run by ONNX
+    Runtime on the CPU). `quantize`: None (float32), "int8" (torch: dynamic int8 quantisation on the CPU; onnx: the
+    export's `model_quantized.onnx`) or, with torch, "bf16" (bfloat16 weights and activations; fast on GPUs and on
+    CPUs with AMX, slow on CPUs without bf16 support).
     """
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
     if quantize not in QUANTIZE_CHOICES:
         raise ValueError(f"quantize must be one of {QUANTIZE_CHOICES}, got {quantize!r}")
+    if backend == "onnx":
+        if quantize == "bf16":
+            raise ValueError("quantize='bf16' is for the torch backend; the ONNX backend runs float32 or int8")
+        return onnx_pipeline(resolve_model(model, hub_dir), quantize, batch_size)
     model, tokenizer = load_model(resolve_model(model, hub_dir))
     if quantize == "int8":
         model = quantize_int8(model)  # quantised kernels are CPU kernels

@@ -11,8 +11,10 @@
    also in float32; the bf16 run is also compared with a bf16 matrix multiply;
 3. inference: reviews/s and accuracy of batched prediction (`hf_lstm.prediction.predict`: the pipeline, fed the
    shortest reviews first) on the test split, fp32, int8 dynamic quantisation and, where bf16 is fast (a GPU with
-   bf16, a CPU with AMX), bf16; beside them, the CPU's int8 kernel against its float32 one on the recurrent product
-   the quantised LSTM runs at every time step (batch 64): about the most int8 inference can gain;
+   bf16, a CPU with AMX), bf16; then the model exported to ONNX (`scripts/export_onnx.py`) and run by ONNX Runtime
+   in float32 and int8 (`onnx_fp32`, `onnx_int8`), in the same run; beside them, the CPU's int8 kernel against its
+   float32 one on the recurrent product the quantised LSTM runs at every time step (batch 64), in PyTorch
+   (`int8_matmul_speedup`) and in ONNX Runtime (`onnx_int8_matmul_speedup`): about the most int8 inference can gain;
 4. peak resident memory of training and of inference (and peak GPU memory on a GPU).
 
 The same command runs on a GPU machine: training and the fp32/bf16 inference run on the GPU (cuDNN LSTM), the
@@ -23,6 +25,8 @@ comparison is skipped, with a note, where spaCy is not installed (`pip install -
 import json
 import os
 import platform
+import shutil
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -41,6 +45,7 @@ from transformers import (
 
 import hf_lstm  # noqa: F401
 from hf_lstm.data import load_raw_dataset, prepare_data
+from hf_lstm.onnx_model import export_onnx, onnx_session
 from hf_lstm.prediction import load_classifier, predict, quantize_int8
 from hf_lstm.hardware import fast_bf16_available
 from hf_lstm.training import build_model, parse_arguments
@@ -173,6 +178,39 @@ def int8_matmul_speedup(config, rows=64, calls=200):
     return rates["int8"] / rates["fp32"]
 
 
+def onnx_int8_matmul_speedup(config, rows=64, calls=200):
+    """`int8_matmul_speedup` for ONNX Runtime: its dynamic-quantised product (`MatMulInteger`, as
+    `DynamicQuantizeLSTM` runs at every step) over its float32 `MatMul`, on the same [rows, H] @ [H, gates * H]."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    hidden = config.hidden_size
+    weight = np.random.default_rng(0).standard_normal((hidden, GATES[config.cell_type] * hidden)).astype(np.float32)
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "w"], ["y"])], "product",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [rows, hidden])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [rows, weight.shape[1]])],
+        initializer=[numpy_helper.from_array(weight, "w")],
+    )
+    x = {"x": np.random.default_rng(1).standard_normal((rows, hidden)).astype(np.float32)}
+    with tempfile.TemporaryDirectory() as folder:
+        fp32_path, int8_path = os.path.join(folder, "fp32.onnx"), os.path.join(folder, "int8.onnx")
+        onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)]), fp32_path)
+        quantize_dynamic(fp32_path, int8_path, weight_type=QuantType.QInt8)
+        rates = {}
+        for name, path in (("fp32", fp32_path), ("int8", int8_path)):
+            session = onnx_session(path)
+
+            def work():
+                for _ in range(calls):
+                    session.run(None, x)
+
+            work()  # warm-up
+            rates[name] = best_rate(calls, work, repeats=5)
+    return rates["int8"] / rates["fp32"]
+
+
 def benchmark_tokenizer(texts, tokenizer):
     backend = tokenizer.backend_tokenizer
     ours = best_rate(len(texts), lambda: backend.encode_batch(texts, add_special_tokens=False))
@@ -247,8 +285,14 @@ def benchmark_inference(model_dir, texts, labels, bf16):
         print("bf16 inference not timed: this machine has no GPU with bf16 and no CPU with AMX, where it is emulated")
         keys = ("reviews_per_s", "accuracy", "peak_rss_mib", "speedup", "accuracy_drop")
         results.update({f"bf16_{key}": None for key in keys})
+    onnx_dir = tempfile.mkdtemp(prefix="hf_lstm_onnx_")
+    export_onnx(model_dir, onnx_dir, quantize="int8")
+    precisions += [("onnx_fp32", None), ("onnx_int8", "int8")]
     for name, quantize in precisions:
-        classifier = load_classifier(model_dir, quantize=quantize, batch_size=64)
+        if name.startswith("onnx"):
+            classifier = load_classifier(onnx_dir, quantize=quantize, batch_size=64, backend="onnx")
+        else:
+            classifier = load_classifier(model_dir, quantize=quantize, batch_size=64)
         predict(classifier, texts[:64])  # warm-up
         with PeakMemory() as memory:
             started = time.perf_counter()
@@ -262,7 +306,10 @@ def benchmark_inference(model_dir, texts, labels, bf16):
         results[f"{name}_speedup"] = results[f"{name}_reviews_per_s"] / results["fp32_reviews_per_s"]
         results[f"{name}_accuracy_drop"] = 100 * (results["fp32_accuracy"] - results[f"{name}_accuracy"])
     results["inference_peak_rss_mib"] = max(results[f"{name}_peak_rss_mib"] for name, _ in precisions)
-    results["int8_matmul_speedup"] = int8_matmul_speedup(classifier.model.config)  # the same network in every precision
+    config = classifier.model.config  # the same network in every precision
+    results["int8_matmul_speedup"] = int8_matmul_speedup(config)
+    results["onnx_int8_matmul_speedup"] = onnx_int8_matmul_speedup(config)
+    shutil.rmtree(onnx_dir)
     return results
 
 

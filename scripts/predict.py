@@ -3,6 +3,7 @@
     python scripts/predict.py --model outputs/imdb "A moving film." "Two hours I will never get back."
     python scripts/predict.py --model myteam/imdb-lstm@v1 --hub_dir /shared/hub --file reviews.txt
     cat reviews.txt | python scripts/predict.py --model outputs/clothing --quantize int8
+    python scripts/predict.py --model outputs/imdb-onnx --backend onnx --quantize int8 "A moving film."
 
 Texts come from the arguments, else from --file (one per line), else from standard input (one per line).
 """
@@ -25,7 +26,13 @@ class PredictArguments:
     batch_size: int = field(default=64, metadata={"help": "Texts per forward pass."})
     quantize: str | None = field(
         default=None,
-        metadata={"help": "int8: dynamic int8 quantisation (CPU) | bf16: bfloat16 (fast on GPUs and AMX CPUs)."},
+        metadata={"help": "int8: dynamic int8 quantisation (CPU; with --backend onnx, the export's int8 graph) | "
+                          "bf16: bfloat16 (torch backend; fast on GPUs and AMX CPUs)."},
+    )
+    backend: str = field(
+        default="torch",
+        metadata={"help": "torch: a saved model folder | onnx: a folder from scripts/export_onnx.py, run by ONNX "
+                          "Runtime on the CPU.", "choices": ["torch", "onnx"]},
     )
 
 
@@ -38,7 +45,9 @@ def main(argv=None):
         lines = open(args.file, encoding="utf-8") if args.file else sys.stdin
         texts = [line.rstrip("\n") for line in lines]
     try:
-        classifier = load_classifier(args.model, hub_dir=args.hub_dir, quantize=args.quantize, batch_size=args.batch_size)
+        classifier = load_classifier(
+            args.model, hub_dir=args.hub_dir, quantize=args.quantize, batch_size=args.batch_size, backend=args.backend
+        )
         results = predict(classifier, texts)
     except (ValueError, OSError) as error:  # a folder, revision or text that cannot be used: one line, not a traceback
         raise SystemExit(f"error: {error}") from None
