@@ -177,15 +177,31 @@ def strata(dataset, rows, source):
     return labels
 
 
+def text_hash(text):
+    """A 64-bit hash of a text (blake2b), the same in every process: equal texts have equal hashes, and two different
+    texts share one with a probability of about 1e-7 in a corpus of millions."""
+    digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+    return int.from_bytes(digest, "little")
+
+
+def text_hashes(dataset):
+    """`text_hash` of every row's `text`, read 10,000 rows at a time: 8 bytes a review in memory, not its text."""
+    hashes = np.empty(len(dataset), dtype=np.uint64)
+    start = 0
+    for batch in dataset.select_columns(["text"]).iter(batch_size=10_000):
+        hashes[start : start + len(batch["text"])] = [text_hash(text) for text in batch["text"]]
+        start += len(batch["text"])
+    return hashes
+
+
 def stratified_split(dataset, size, seed, source="the training split"):
     """Split off `size` rows (an int), stratified on the labels (see `strata`); returns (rest, held_out).
 
     Reviews whose text occurs more than once (IMDB's training file repeats 96) always stay in `rest`, so no review
-    is in two splits and the held-out split still has exactly `size` rows.
+    is in two splits and the held-out split still has exactly `size` rows. Texts are compared by `text_hash`.
     """
-    texts = dataset["text"]
-    counts = Counter(texts)
-    unique = np.array([i for i, text in enumerate(texts) if counts[text] == 1])
+    _, occurrence, counts = np.unique(text_hashes(dataset), return_inverse=True, return_counts=True)
+    unique = np.flatnonzero(counts[occurrence] == 1)
     _, held_out = train_test_split(
         unique, test_size=size, random_state=seed, stratify=strata(dataset, unique, source)
     )
@@ -246,7 +262,8 @@ def make_text_splits(raw, data_args):
     the classifier's own validation and test splits (`make_splits`, same seed and stratification), so a classifier
     started from this model is selected and scored on text the language model never read; otherwise the validation
     split, or `validation_split_size` of the training split drawn at random. Test text is never read, and any
-    training text equal to a validation or test text is left out (the count is printed)."""
+    training text equal to a validation or test text is left out (the count is printed). Texts are compared by
+    `text_hash`, so memory holds 8 bytes per held-out text, not the texts."""
     if "train" not in raw:
         raise DataError(f"{data_args.dataset_name}: no 'train' split; splits are {list(raw)}")
     source = data_args.dataset_name
@@ -254,21 +271,24 @@ def make_text_splits(raw, data_args):
     def text_of(split):
         return join_texts(raw[split], data_args.text_columns, f"{source} [{split}]").select_columns(["text"])
 
-    test = set(text_of("test")["text"]) if "test" in raw else set()  # all of it, even beyond max_test_samples
+    def without(dataset, banned):
+        return dataset.filter(lambda batch: [text_hash(text) not in banned for text in batch["text"]], batched=True)
+
+    test = set(text_hashes(text_of("test")).tolist()) if "test" in raw else set()  # even beyond max_test_samples
     if data_args.label_column in raw["train"].column_names:
         labelled, _ = make_splits(raw, replace(data_args, task="classification"))
         train, validation = (labelled[split].select_columns(["text"]) for split in ("train", "validation"))
-        test |= set(labelled["test"]["text"])  # held out of the training split when the source has no test split
+        test |= set(text_hashes(labelled["test"]).tolist())  # held out of the training split (no test split given)
     else:
-        train = text_of("train").filter(lambda batch: [text not in test for text in batch["text"]], batched=True)
+        train = without(text_of("train"), test)
         if "validation" in raw:
             validation = text_of("validation")
         else:
             held_out = train.train_test_split(test_size=data_args.validation_split_size, seed=data_args.split_seed)
             train, validation = held_out["train"], held_out["test"]
-    banned = set(validation["text"]) | test
+    banned = set(text_hashes(validation).tolist()) | test
     joined = datasets.concatenate_datasets([train, *(text_of(split) for split in raw if split not in LABELLED_SPLITS)])
-    train = joined.filter(lambda batch: [text not in banned for text in batch["text"]], batched=True)
+    train = without(joined, banned)
     print(f"{source}: {len(joined) - len(train)} text(s) equal to a validation or test text left out of training")
     return keep_at_most(DatasetDict({"train": train, "validation": validation}), data_args)
 

@@ -386,7 +386,7 @@ def run(argv=None):
         word2vec_share = train_word2vec_embeddings(
             model,
             tokenizer,
-            splits["train"]["input_ids"],
+            splits["train"],
             model_args.word2vec_epochs,
             seed=training_args.seed,
             skipgram=model_args.word2vec_skipgram,

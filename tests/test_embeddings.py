@@ -71,3 +71,23 @@ def test_word2vec_skipgram_learns_other_vectors_than_cbow(tokenizer):
         rows[skipgram] = model.get_input_embeddings().weight.detach()
     great = tokenizer.get_vocab()["great"]
     assert not torch.allclose(rows[False][great], rows[True][great])
+
+
+def test_word2vec_streams_a_dataset_and_learns_what_a_list_of_sentences_learns(tokenizer):
+    import datasets
+    from gensim.models import Word2Vec
+
+    from hf_lstm.embeddings import TokenSentences, stable_hash
+
+    reviews = ["a great film", "a great great film", "a bad film", "a bad boring film"] * 700  # several batches
+    token_ids = [tokenizer(review)["input_ids"] for review in reviews]
+    streamed = TokenSentences(datasets.Dataset.from_dict({"input_ids": token_ids}))
+    assert list(streamed) == list(streamed) == [[str(token) for token in ids] for ids in token_ids]  # re-iterable
+    torch.manual_seed(0)
+    model = model_for(tokenizer)
+    train_word2vec_embeddings(model, tokenizer, datasets.Dataset.from_dict({"input_ids": token_ids}), epochs=2, seed=7)
+    # the vectors a list of all sentences in memory gives (how they were learned before streaming)
+    in_memory = Word2Vec([[str(token) for token in ids] for ids in token_ids], vector_size=3, window=5, min_count=1,
+                         sg=0, workers=1, epochs=2, seed=7, hashfxn=stable_hash).wv
+    great = tokenizer.get_vocab()["great"]
+    assert torch.equal(model.get_input_embeddings().weight[great].detach(), torch.from_numpy(in_memory[str(great)]))
