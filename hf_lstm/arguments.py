@@ -80,6 +80,14 @@ class ModelArguments:
             "the embedding lowest (1: one rate for all)."
         },
     )
+    gradual_unfreezing: bool = field(
+        default=False,
+        metadata={
+            "help": "Gradual unfreezing (ULMFiT), for a model started from a pretrained one: the first epoch trains "
+            "the head only, each later epoch one more encoder stage, the top recurrent layer first and the embedding "
+            "last. One process only."
+        },
+    )
     head_bias_from_labels: bool = field(
         default=False,
         metadata={

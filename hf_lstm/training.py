@@ -205,12 +205,34 @@ def build_model(model_args, data_args, tokenizer, label_names, base=None):
     return model_class.from_pretrained(base, config=config, ignore_mismatched_sizes=True, use_safetensors=True)
 
 
+def encoder_stages(model):
+    """The encoder's parameters by stage, bottom up: the embedding, then each recurrent layer."""
+    encoder = model.lstm
+    return [list(encoder.embeddings.parameters()), *(list(layer.parameters()) for layer in encoder.layers)]
+
+
+class GradualUnfreezingCallback(TrainerCallback):
+    """ULMFiT's gradual unfreezing: epoch 0 trains the head only; epoch k also the top k encoder stages (the top
+    recurrent layer first, the embedding last). A frozen parameter gets no gradient, so AdamW leaves it as it is.
+    The stages follow the epoch number, so a resumed run freezes what the uninterrupted one froze."""
+
+    def __init__(self, model, keep_embedding_frozen=False):
+        self.stages = encoder_stages(model)[::-1]  # top layer first
+        self.keep_embedding_frozen = keep_embedding_frozen
+
+    def on_epoch_begin(self, args, state, control, **kwargs):
+        epoch = int(state.epoch or 0)
+        for depth, stage in enumerate(self.stages):
+            is_embedding = depth == len(self.stages) - 1
+            for param in stage:
+                param.requires_grad = depth < epoch and not (is_embedding and self.keep_embedding_frozen)
+
+
 def discriminative_optimizer(model, args, decay):
     """AdamW with ULMFiT's discriminative learning rates: the head at `args.learning_rate`, the top recurrent layer at
     that rate / `decay`, each layer below at a further / `decay`, the embedding lowest; biases without weight decay,
     as the Trainer's own optimizer has them."""
-    encoder = model.lstm
-    stages = [list(encoder.embeddings.parameters()), *(list(layer.parameters()) for layer in encoder.layers)]
+    stages = encoder_stages(model)
     in_encoder = {id(param) for stage in stages for param in stage}
     head = [param for param in model.parameters() if id(param) not in in_encoder]
     names = {id(param): name for name, param in model.named_parameters()}
@@ -342,6 +364,8 @@ def run(argv=None):
         raise SystemExit("--model_name_or_path brings its own embedding: drop --pretrained_vectors / --word2vec_epochs")
     if model_args.adversarial_epsilon and model_args.freeze_embeddings:
         raise SystemExit("--adversarial_epsilon needs trainable embeddings: drop --freeze_embeddings")
+    if model_args.gradual_unfreezing and training_args.world_size > 1:
+        raise SystemExit("--gradual_unfreezing runs in one process: DDP fixes the trainable parameters at its start")
     if run_args.average_last_checkpoints == 1 or run_args.average_last_checkpoints < 0:
         count = run_args.average_last_checkpoints
         raise SystemExit(f"--average_last_checkpoints must be 0 (off) or at least 2, got {count}")
@@ -407,6 +431,8 @@ def run(argv=None):
     if model_args.layer_learning_rate_decay != 1.0:
         optimizer = discriminative_optimizer(model, training_args, model_args.layer_learning_rate_decay)
     callbacks = [CheckpointCompleteCallback(), ElapsedTimeCallback(started)]
+    if model_args.gradual_unfreezing:
+        callbacks.append(GradualUnfreezingCallback(model, keep_embedding_frozen=model_args.freeze_embeddings))
     if run_args.early_stopping_patience:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=run_args.early_stopping_patience))
     trainer = Trainer(

@@ -14,7 +14,13 @@ import psutil
 import pytest
 import torch
 from huggingface_hub import ModelCard
-from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer, pipeline
+from transformers import (
+    AutoModelForCausalLM,
+    AutoModelForSequenceClassification,
+    AutoTokenizer,
+    TrainerState,
+    pipeline,
+)
 
 import hf_lstm  # noqa: F401  (registers the Auto classes)
 from hf_lstm import LSTMForSequenceClassification, training
@@ -482,3 +488,27 @@ def test_discriminative_learning_rates_fall_by_the_factor_from_the_head_down_to_
     assert rate[id(model.lstm.layers[0].backward_cell.weight_ih_l0)] == 2e-3 / 4
     assert rate[id(model.lstm.embeddings.weight)] == 2e-3 / 8
     assert decay[id(model.classifier.bias)] == 0.0 and decay[id(model.classifier.weight)] == training_args.weight_decay
+
+
+def test_gradual_unfreezing_trains_the_head_first_then_one_more_stage_each_epoch(tmp_path):
+    model = LSTMForSequenceClassification(tiny_config(num_layers=2, bidirectional=True))
+    callback = training.GradualUnfreezingCallback(model)
+    embedding, lower, upper = training.encoder_stages(model)
+    trainable = []
+    for epoch in range(4):
+        callback.on_epoch_begin(None, TrainerState(epoch=float(epoch)), None)
+        trainable.append([all(param.requires_grad for param in stage) for stage in (upper, lower, embedding)])
+        assert all(not param.requires_grad for stage in (upper, lower, embedding) for param in stage
+                   if not all(param.requires_grad for param in stage))  # a stage is frozen or trained whole
+    assert trainable == [[False, False, False], [True, False, False], [True, True, False], [True, True, True]]
+    assert all(param.requires_grad for param in model.classifier.parameters())
+
+    # one epoch through the Trainer, started from a saved model: the encoder stays as it was, the head learns
+    cache = tmp_path / "cache"
+    run(TINY + ["--output_dir", str(tmp_path / "base"), "--cache_dir", str(cache)])
+    trainer, _ = run(TINY + ["--model_name_or_path", str(tmp_path / "base"), "--gradual_unfreezing", "true",
+                             "--output_dir", str(tmp_path / "tuned"), "--cache_dir", str(cache)])
+    base = AutoModelForSequenceClassification.from_pretrained(tmp_path / "base").state_dict()
+    tuned = AutoModelForSequenceClassification.from_pretrained(tmp_path / "tuned").state_dict()
+    assert all(torch.equal(tensor, tuned[name]) for name, tensor in base.items() if name.startswith("lstm."))
+    assert not torch.equal(base["classifier.weight"], tuned["classifier.weight"])
