@@ -27,7 +27,7 @@ from transformers.modeling_outputs import SequenceClassifierOutput
 
 from .configuration_lstm import LSTMConfig
 from .loading import load_model
-from .modeling_lstm import LSTMPreTrainedModel
+from .modeling_lstm import LSTMPreTrainedModel, ReferenceLSTM, reverse_within_length
 
 ONNX_FILE = "model.onnx"
 QUANTIZED_FILE = "model_quantized.onnx"  # optimum's name for the int8 graph
@@ -58,70 +58,97 @@ def onnx_session(path, threads=None):
 
 @torch.library.custom_op("hf_lstm::recurrent_layer", mutates_args=())
 def recurrent_layer(
-    inputs: torch.Tensor, weight_ih: torch.Tensor, weight_hh: torch.Tensor, bias_ih: torch.Tensor,
-    bias_hh: torch.Tensor, cell_type: str,
+    inputs: torch.Tensor, lengths: torch.Tensor, weight_ih: torch.Tensor, weight_hh: torch.Tensor,
+    bias_ih: torch.Tensor, bias_hh: torch.Tensor, cell_type: str, reverse: bool,
 ) -> torch.Tensor:
-    """One left-to-right GRU or tanh-RNN layer, batch first: (batch, time, input) -> (batch, time, hidden).
+    """One direction of one recurrent layer, batch first: (batch, time, input) -> (batch, time, hidden); with
+    `reverse`, each review is read from its last real token back (`reverse_within_length`), as `LSTMLayer` does.
 
-    To torch.export this is one opaque operator whose output has the input's (dynamic) length; its ONNX translation
-    (`onnx_recurrent_layer`) is ONNX's GRU or RNN operator. (torch.export's own forms of `nn.GRU` and `nn.RNN`
-    unroll or fix the length where the model truncates; `nn.LSTM` keeps it and is exported as it is.)"""
+    To torch.export this is one opaque operator whose output has the input's (dynamic) length, and its ONNX
+    translation (`onnx_recurrent_layer`) is one ONNX LSTM / GRU / RNN operator that takes the reviews' lengths
+    (`sequence_lens`): ONNX Runtime then reverses within each length itself, and quantises the LSTM to int8.
+    (torch.export's own forms of `nn.GRU` and `nn.RNN` unroll or fix the length where the model truncates.)"""
+    if reverse:
+        inputs = reverse_within_length(inputs, lengths)
     hidden = inputs.new_zeros(1, inputs.shape[0], weight_hh.shape[1])  # (layers, batch, hidden)
-    run = torch._VF.gru if cell_type == "gru" else torch._VF.rnn_tanh
-    return run(inputs, hidden, [weight_ih, weight_hh, bias_ih, bias_hh], True, 1, 0.0, False, False, True)[0].clone()
+    params, flags = [weight_ih, weight_hh, bias_ih, bias_hh], (True, 1, 0.0, False, False, True)
+    if cell_type == "lstm":
+        outputs = torch._VF.lstm(inputs, (hidden, hidden), params, *flags)[0]  # (batch, time, hidden)
+    else:
+        outputs = (torch._VF.gru if cell_type == "gru" else torch._VF.rnn_tanh)(inputs, hidden, params, *flags)[0]
+    return reverse_within_length(outputs, lengths) if reverse else outputs.clone()
 
 
 @recurrent_layer.register_fake
-def _(inputs, weight_ih, weight_hh, bias_ih, bias_hh, cell_type):
+def _(inputs, lengths, weight_ih, weight_hh, bias_ih, bias_hh, cell_type, reverse):
     return inputs.new_empty(inputs.shape[0], inputs.shape[1], weight_hh.shape[1])  # (batch, time, hidden)
 
 
-def onnx_recurrent_layer(inputs, weight_ih, weight_hh, bias_ih, bias_hh, cell_type: str):
-    """`recurrent_layer` as ONNX operators (ONNX takes time first, and orders a GRU's gates update, reset, new)."""
+# PyTorch's gate blocks, in the order ONNX's operator wants them (LSTM: input, output, forget, cell; GRU: update,
+# reset, new); PyTorch stacks LSTM gates as input, forget, cell, output and GRU gates as reset, update, new.
+ONNX_GATE_ORDER = {"lstm": (0, 3, 1, 2), "gru": (1, 0, 2), "rnn": (0,)}
+
+
+def onnx_recurrent_layer(inputs, lengths, weight_ih, weight_hh, bias_ih, bias_hh, cell_type: str, reverse: bool):
+    """`recurrent_layer` as ONNX operators (time first, gates in ONNX's order, the lengths as `sequence_lens`)."""
+    from onnxscript import INT32
     from onnxscript.onnx_opset import opset18 as op
 
-    def onnx_gate_order(tensor):
-        if cell_type != "gru":
-            return tensor
-        reset, update, new = op.Split(tensor, axis=0, num_outputs=3)  # PyTorch's order
-        return op.Concat(update, reset, new, axis=0)
+    order = ONNX_GATE_ORDER[cell_type]
 
-    weights = op.Unsqueeze(onnx_gate_order(weight_ih), [0])  # (1, gates * hidden, input)
-    recurrent = op.Unsqueeze(onnx_gate_order(weight_hh), [0])  # (1, gates * hidden, hidden)
-    biases = op.Unsqueeze(op.Concat(onnx_gate_order(bias_ih), onnx_gate_order(bias_hh), axis=0), [0])
+    def onnx_gates(tensor):
+        if len(order) == 1:
+            return tensor
+        blocks = op.Split(tensor, axis=0, num_outputs=len(order))
+        return op.Concat(*(blocks[i] for i in order), axis=0)
+
+    weights = op.Unsqueeze(onnx_gates(weight_ih), [0])  # (1, gates * hidden, input)
+    recurrent = op.Unsqueeze(onnx_gates(weight_hh), [0])  # (1, gates * hidden, hidden)
+    biases = op.Unsqueeze(op.Concat(onnx_gates(bias_ih), onnx_gates(bias_hh), axis=0), [0])  # (1, 2 * gates * hidden)
     time_first = op.Transpose(inputs, perm=[1, 0, 2])  # (time, batch, input)
-    hidden_size = weight_hh.shape[1]
-    if cell_type == "gru":  # PyTorch applies the reset gate after the recurrent product
-        outputs, _ = op.GRU(time_first, weights, recurrent, biases, hidden_size=hidden_size, linear_before_reset=1)
+    arguments = (time_first, weights, recurrent, biases, op.Cast(lengths, to=INT32.dtype))
+    options = {"hidden_size": weight_hh.shape[1], "direction": "reverse" if reverse else "forward"}
+    if cell_type == "lstm":
+        outputs, _, _ = op.LSTM(*arguments, **options)  # (time, 1, batch, hidden)
+    elif cell_type == "gru":  # PyTorch applies the reset gate after the recurrent product
+        outputs, _ = op.GRU(*arguments, linear_before_reset=1, **options)
     else:
-        outputs, _ = op.RNN(time_first, weights, recurrent, biases, hidden_size=hidden_size)
+        outputs, _ = op.RNN(*arguments, **options)
     return op.Transpose(op.Squeeze(outputs, [1]), perm=[1, 0, 2])  # (batch, time, hidden)
 
 
-class ExportableCell(nn.Module):
-    """A GRU or RNN cell's weights, run through `recurrent_layer`; called as the cell is (`cell(inputs)[0]`)."""
+class ExportableLayer(nn.Module):
+    """An `LSTMLayer` whose directions run as `recurrent_layer` operators: the same weights and, at every real
+    position, the same outputs (ONNX's operators give zeros past a review's length, where `LSTMLayer` gives what
+    reading the padding gives; pooling and the layers above never read those positions)."""
 
-    def __init__(self, cell):
+    def __init__(self, layer):
         super().__init__()
-        self.cell_type = "gru" if isinstance(cell, nn.GRU) else "rnn"
-        if getattr(cell, "nonlinearity", "tanh") != "tanh":
-            raise ValueError(f"ONNX export supports tanh RNN cells, got nonlinearity={cell.nonlinearity!r}")
-        self.cell = cell
+        for cell in (layer.forward_cell, layer.backward_cell):
+            if getattr(cell, "nonlinearity", "tanh") != "tanh":
+                raise ValueError(f"ONNX export supports tanh RNN cells, got nonlinearity={cell.nonlinearity!r}")
+        self.layer = layer
 
-    def forward(self, inputs):
-        cell = self.cell
+    def forward(self, inputs, lengths):
+        layer = self.layer
+        forward_input, backward_input = inputs.chunk(2, dim=-1) if layer.split_input else (inputs, inputs)
+        output = self.run(layer.forward_cell, forward_input, lengths, reverse=False)  # (batch, time, hidden)
+        if layer.backward_cell is None:
+            return output
+        backward_output = self.run(layer.backward_cell, backward_input, lengths, reverse=True)
+        return torch.cat([output, backward_output], dim=-1)  # (batch, time, 2 * hidden)
+
+    @staticmethod
+    def run(cell, inputs, lengths, reverse):
+        cell_type = "lstm" if isinstance(cell, (nn.LSTM, ReferenceLSTM)) else "gru" if isinstance(cell, nn.GRU) else "rnn"
         weights = (cell.weight_ih_l0, cell.weight_hh_l0, cell.bias_ih_l0, cell.bias_hh_l0)
-        return recurrent_layer(inputs, *weights, self.cell_type), None
+        return recurrent_layer(inputs, lengths, *weights, cell_type, reverse)
 
 
 def exportable_copy(model):
-    """A copy of `model` whose GRU and RNN cells run as `ExportableCell`s (the same weights and outputs)."""
+    """A copy of `model` whose recurrent layers run as `ExportableLayer`s."""
     model = copy.deepcopy(model)
-    for layer in model.lstm.layers:
-        for name in ("forward_cell", "backward_cell"):
-            cell = getattr(layer, name)
-            if isinstance(cell, (nn.GRU, nn.RNN)):
-                setattr(layer, name, ExportableCell(cell))
+    model.lstm.layers = nn.ModuleList(ExportableLayer(layer) for layer in model.lstm.layers)
     return model
 
 
