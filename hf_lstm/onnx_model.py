@@ -45,8 +45,9 @@ class OnnxExportError(RuntimeError):
     """An export that does not give the PyTorch model's logits; the message gives the difference."""
 
 
-def onnx_session(path, threads=None):
-    """An ONNX Runtime CPU session for `path`, with `threads` intra-op threads (default: as many as PyTorch uses)."""
+def onnx_runtime(path, threads=None):
+    """An ONNX Runtime CPU `InferenceSession` for `path`, with `threads` intra-op threads (default: as many as
+    PyTorch uses)."""
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
@@ -178,7 +179,7 @@ def check_export(model, path, sample):
     """Raise `OnnxExportError` unless the graph at `path` gives `model`'s logits on `sample` to `EXPORT_TOLERANCE`."""
     with torch.no_grad():
         expected = model(**sample).logits.numpy()  # (batch, num_labels)
-    got = onnx_session(path).run(["logits"], {name: sample[name].numpy() for name in ("input_ids", "attention_mask")})
+    got = onnx_runtime(path).run(["logits"], {name: sample[name].numpy() for name in ("input_ids", "attention_mask")})
     difference = float(np.abs(got[0] - expected).max())
     if not difference <= EXPORT_TOLERANCE:
         raise OnnxExportError(f"{path}: logits differ from PyTorch's by {difference:.3g} (> {EXPORT_TOLERANCE})")
@@ -252,9 +253,9 @@ class LSTMOnnxForSequenceClassification(LSTMPreTrainedModel):
 
     Load it with `LSTMOnnxForSequenceClassification.from_export(folder, quantize=None | "int8")`."""
 
-    def __init__(self, config, session=None):
+    def __init__(self, config, runtime=None):
         super().__init__(config)
-        self.session = session
+        self.runtime = runtime
         self.post_init()
 
     @property
@@ -275,7 +276,7 @@ class LSTMOnnxForSequenceClassification(LSTMPreTrainedModel):
             raise FileNotFoundError(
                 f"{path}: missing; make it with python scripts/export_onnx.py MODEL_DIR {folder}{flag}"
             )
-        return cls(LSTMConfig.from_pretrained(folder), onnx_session(path, threads)).eval()
+        return cls(LSTMConfig.from_pretrained(folder), onnx_runtime(path, threads)).eval()
 
     def forward(self, input_ids, attention_mask=None, **kwargs):
         if attention_mask is None:
@@ -285,5 +286,5 @@ class LSTMOnnxForSequenceClassification(LSTMPreTrainedModel):
             attention_mask = torch.zeros_like(input_ids)
         feed = {"input_ids": input_ids.cpu().numpy().astype(np.int64),
                 "attention_mask": attention_mask.cpu().numpy().astype(np.int64)}
-        (logits,) = self.session.run(["logits"], feed)  # (batch, num_labels)
+        (logits,) = self.runtime.run(["logits"], feed)  # (batch, num_labels)
         return SequenceClassifierOutput(logits=torch.from_numpy(logits))

@@ -45,7 +45,7 @@ from transformers import (
 
 import hf_lstm  # noqa: F401
 from hf_lstm.data import load_raw_dataset, prepare_data
-from hf_lstm.onnx_model import export_onnx, onnx_session
+from hf_lstm.onnx_model import export_onnx, onnx_runtime
 from hf_lstm.prediction import load_classifier, predict, quantize_int8
 from hf_lstm.hardware import fast_bf16_available
 from hf_lstm.training import build_model, parse_arguments
@@ -200,11 +200,11 @@ def onnx_int8_matmul_speedup(config, rows=64, calls=200):
         quantize_dynamic(fp32_path, int8_path, weight_type=QuantType.QInt8)
         rates = {}
         for name, path in (("fp32", fp32_path), ("int8", int8_path)):
-            session = onnx_session(path)
+            runtime = onnx_runtime(path)
 
             def work():
                 for _ in range(calls):
-                    session.run(None, x)
+                    runtime.run(None, x)
 
             work()  # warm-up
             rates[name] = best_rate(calls, work, repeats=5)

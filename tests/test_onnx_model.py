@@ -16,7 +16,7 @@ from hf_lstm.onnx_model import (
     check_export,
     export_graph,
     export_onnx,
-    onnx_session,
+    onnx_runtime,
 )
 from hf_lstm.prediction import load_classifier, predict
 from hf_lstm.tokenization import train_tokenizer
@@ -51,13 +51,13 @@ def test_the_exported_graph_gives_pytorchs_logits_on_any_batch_and_length(tmp_pa
     model = LSTMForSequenceClassification(tiny_config(num_labels=3, **shape)).eval()
     path = tmp_path / ONNX_FILE
     export_graph(model, path, padded_batch([4, 2, 6]))
-    session = onnx_session(path)
+    runtime = onnx_runtime(path)
     # one review of one token, a batch of one-token reviews, lengths mixed (padding, truncation both ways)
     for batch in (padded_batch([1]), padded_batch([1, 1, 1]), padded_batch([1, 12, 3, 7, 20], seed=1),
                   padded_batch([2, 5], width=9, seed=2)):
         with torch.no_grad():
             expected = model(**batch).logits.numpy()  # (batch, 3)
-        (got,) = session.run(["logits"], {name: tensor.numpy() for name, tensor in batch.items()})
+        (got,) = runtime.run(["logits"], {name: tensor.numpy() for name, tensor in batch.items()})
         assert got.shape == expected.shape
         np.testing.assert_allclose(got, expected, atol=1e-4, rtol=0)
 
