@@ -15,6 +15,7 @@ optimum's ONNX exporter and `ORTModel` would be the usual route, but optimum-onn
 import contextlib
 import copy
 import io
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -191,7 +192,8 @@ def quantize_graph(source, target):
     quantised per call); the embedding stays float32.
 
     ONNX Runtime's pre-processing first folds the exporter's weight reshaping into constants: its quantiser takes an
-    `LSTM` whose weights are initializers (it becomes `DynamicQuantizeLSTM`). ONNX Runtime has no int8 GRU or RNN operator: those layers stay float32."""
+    `LSTM` whose weights are initializers (it becomes `DynamicQuantizeLSTM`). ONNX Runtime has no int8 GRU or RNN
+    operator: those layers stay float32."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
@@ -222,7 +224,7 @@ def export_onnx(model_folder, out_dir, quantize=None):
             f"{model_folder}: holds {', '.join(architectures) or 'no architecture'}; ONNX export is for "
             "LSTMForSequenceClassification models (classification and regression)"
         )
-    # the reference cell holds nn.LSTM's weights under nn.LSTM's names: export the fused operator
+    # the graph runs ONNX's fused operators, whichever cell implementation the model was trained with
     model, tokenizer = load_model(model_folder, lstm_impl="torch")
     sample = tokenizer(SAMPLE_REVIEWS, padding=True, return_tensors="pt")
     out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -236,7 +238,7 @@ def export_onnx(model_folder, out_dir, quantize=None):
         model.config.save_pretrained(staging)
         tokenizer.save_pretrained(staging)
         if out_dir.exists():
-            old = out_dir.with_name(f".{out_dir.name}.replaced")
+            old = out_dir.with_name(f".{out_dir.name}.replaced-{os.getpid()}")
             out_dir.rename(old)
             staging.rename(out_dir)
             shutil.rmtree(old)
