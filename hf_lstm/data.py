@@ -22,7 +22,7 @@ from .tokenization import train_tokenizer
 
 FILE_BUILDERS = {".csv": "csv", ".json": "json", ".jsonl": "json", ".parquet": "parquet", ".txt": "text"}
 LABELLED_SPLITS = ("train", "validation", "test")
-PREPARED_FORMAT = 3  # bump when the prepared data changes, so old caches are not reused
+PREPARED_FORMAT = 4  # bump when the prepared data changes, so old caches are not reused
 
 
 class DataError(ValueError):
@@ -295,15 +295,19 @@ def make_text_splits(raw, data_args):
 
 def tokenize_blocks(splits, tokenizer, block_size):
     """Language modelling: every split's texts, tokenized and joined, cut into blocks of `block_size` tokens (the
-    last, shorter one dropped); `labels` are the tokens themselves (the model shifts them)."""
+    last, shorter one dropped). Only `input_ids` is stored, as int32: the collator
+    (`DataCollatorForLanguageModeling(mlm=False)`) makes the labels, a copy the model shifts, for each batch; a
+    `labels` column and int64 ids would take four times the disk and mapped memory (4.6 GB for 3.6 M reviews)."""
 
     def encode(batch):
         encodings = tokenizer.backend_tokenizer.encode_batch(batch["text"], add_special_tokens=False)
         ids = [token for encoding in encodings for token in encoding.ids]
         blocks = [ids[i : i + block_size] for i in range(0, len(ids) - block_size + 1, block_size)]
-        return {"input_ids": blocks, "labels": blocks}
+        return {"input_ids": blocks}
 
-    return splits.map(encode, batched=True, batch_size=2000, remove_columns=["text"], desc="Tokenizing into blocks")
+    features = Features({"input_ids": datasets.List(Value("int32"))})
+    return splits.map(encode, batched=True, batch_size=2000, remove_columns=["text"], features=features,
+                      desc="Tokenizing into blocks")
 
 
 def tokenize_splits(splits, tokenizer, max_length, truncation):

@@ -17,13 +17,13 @@ import torch
 import yaml
 from transformers import (
     AutoTokenizer,
+    DataCollatorForLanguageModeling,
     DataCollatorWithPadding,
     EarlyStoppingCallback,
     HfArgumentParser,
     Trainer,
     TrainerCallback,
     TrainingArguments,
-    default_data_collator,
     set_seed,
 )
 from transformers.tokenization_utils_base import VERY_LARGE_INTEGER
@@ -441,7 +441,10 @@ def run(argv=None):
         train_dataset=splits["train"],
         eval_dataset=splits["validation"],
         processing_class=tokenizer,
-        data_collator=default_data_collator if language_modeling else DataCollatorWithPadding(tokenizer),
+        data_collator=(
+            DataCollatorForLanguageModeling(tokenizer, mlm=False) if language_modeling
+            else DataCollatorWithPadding(tokenizer)
+        ),
         compute_metrics=None if language_modeling else build_compute_metrics(label_names),
         callbacks=callbacks,
         optimizers=(optimizer, None),
