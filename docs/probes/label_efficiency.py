@@ -34,9 +34,10 @@ def main():
     parser.add_argument("--runs", default="outputs/label_efficiency")
     parser.add_argument("--full", nargs=2, metavar=("WORD2VEC_RUN", "PRETRAINED_RUN"))
     parser.add_argument("--figure", default="docs/figures/label_efficiency.png")
+    parser.add_argument("--counts", type=int, nargs="+", default=list(COUNTS))
     args = parser.parse_args()
     accuracy = {start: {} for start in STARTS}
-    for count in COUNTS:
+    for count in args.counts:
         for start, config in STARTS.items():
             run_dir = Path(args.runs) / f"{start}-{count}"
             if not (run_dir / "test_results.json").exists():
