@@ -402,6 +402,11 @@ class LSTMForCausalLM(LSTMPreTrainedModel, GenerationMixin):
             pairs = [(forward_hidden[:, :-1], labels[:, 1:], real[:, :-1] & real[:, 1:])]
             if self.config.bidirectional:
                 pairs.append((hidden[:, 1:, size:], labels[:, :-1], real[:, 1:] & real[:, :-1]))
+            if hidden.device.type != "cpu" and torch.is_autocast_enabled(hidden.device.type):
+                # CUDA's autocast runs log_softmax in float32 but the head's linear layers in 16 bits, and the adaptive
+                # softmax copies one into a buffer of its input's dtype: float32 input keeps them alike. (A CPU's
+                # autocast keeps log_softmax in bf16, so the states stay as they are there.)
+                pairs = [(states.float(), targets, keep) for states, targets, keep in pairs]
             losses = [self.lm_head(states[keep], targets[keep]).loss for states, targets, keep in pairs]
             loss = torch.stack(losses).mean()
         else:

@@ -254,6 +254,20 @@ def test_two_way_language_model_loss_on_a_hand_checked_example_and_padding_chang
     assert len(pairs["forward"][1]) == 6  # 4 + 2 predictions each way: none from or to a padding position
 
 
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA's autocast policy (log_softmax in float32) needs a GPU")
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_language_model_loss_under_cuda_autocast_is_the_float32_loss(dtype):
+    model = tiny_lm().cuda()  # the adaptive softmax once failed here: "index_copy_(): ... (self) Half and (source) Float"
+    batch = torch.tensor([[5, 9, 3, 7, 2], [4, 8, 6, 0, 0]], device="cuda")
+    mask = (batch != 0).long()
+    labels = batch.masked_fill(mask == 0, -100)
+    with torch.no_grad():
+        exact = model(batch, attention_mask=mask, labels=labels).loss
+        with torch.autocast("cuda", dtype=dtype):
+            mixed = model(batch, attention_mask=mask, labels=labels).loss
+    assert mixed.dtype == torch.float32 and mixed.item() == pytest.approx(exact.item(), rel=2e-2)
+
+
 @pytest.mark.parametrize("separate", [True, False])
 def test_no_direction_of_a_two_way_language_model_sees_the_word_it_predicts(separate):
     torch.manual_seed(0)  # separate=False: the mixed stack of a classifier, shown to leak (a language model refuses it)
