@@ -1,11 +1,30 @@
-"""Dataclasses for `HfArgumentParser`: what to train (model) and on what (data). `TrainingArguments` does the rest."""
+"""Dataclasses for `HfArgumentParser`: what to train (model), on what (data), how (`LSTMTrainingArguments`, the
+Trainer's arguments with defaults for a small recurrent model) and around it (run). Each checks its own values when
+it is built, so a bad command line or config file is refused before any folder or data is touched."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+
+from transformers import TrainingArguments
+
+from .configuration_lstm import CELL_TYPES, LSTM_IMPLS, POOLINGS, TRUNCATIONS, LSTMConfig
+from .hardware import fast_bf16_available, has_accelerator
+
+TASKS = ("classification", "regression", "language_modeling")
+# Validation metrics by task (`build_compute_metrics`), and those where lower is better.
+REGRESSION_METRICS = ("rmse", "mae", "loss")
+CLASSIFICATION_METRICS = ("accuracy", "f1_macro", "loss", "rmse", "mae", "rmse_expected", "mae_expected")
+LOWER_IS_BETTER = ("loss", "rmse", "mae", "rmse_expected", "mae_expected")
+
+
+class ArgumentError(ValueError):
+    """A refused option or option value; the message names the field (`--name`)."""
 
 
 @dataclass
 class ModelArguments:
     """The shape of the network (each field of `LSTMConfig` here becomes one) and its initial weights."""
+
+    _argument_group_name = "model (the network; hf_lstm/arguments.py ModelArguments)"
 
     model_name_or_path: str | None = field(
         default=None,
@@ -37,10 +56,13 @@ class ModelArguments:
         default_factory=lambda: [2000, 10000],
         metadata={"help": "Language models: vocabulary ids where the adaptive softmax's rarer-word clusters start."},
     )
-    pooling: str = field(default="last", metadata={"help": "last | mean | max | mean_max | last_mean_max."})
-    cell_type: str = field(default="lstm", metadata={"help": "lstm | gru | rnn (tanh)."})
+    pooling: str = field(
+        default="last", metadata={"help": "last | mean | max | mean_max | last_mean_max.", "choices": POOLINGS}
+    )
+    cell_type: str = field(default="lstm", metadata={"help": "lstm | gru | rnn (tanh).", "choices": CELL_TYPES})
     lstm_impl: str = field(
-        default="torch", metadata={"help": "torch (fast) | reference (the gate-level LSTM, slow, for reading)."}
+        default="torch",
+        metadata={"help": "torch (fast) | reference (the gate-level LSTM, slow, for reading).", "choices": LSTM_IMPLS},
     )
     expected_value_loss_weight: float = field(
         default=0.0,
@@ -88,24 +110,60 @@ class ModelArguments:
             "last. One process only."
         },
     )
-    head_bias_from_labels: bool = field(
-        default=False,
+    head_bias_from_labels: bool | None = field(
+        default=None,
         metadata={
             "help": "Start the head's bias at the training labels' prior: their mean for regression, the log of the "
-            "class shares for classification (a zero bias starts a 1-5 star regression at 0 stars)."
+            "class shares for classification (a zero bias starts a 1-5 star regression at 0 stars). Default: on "
+            "for regression, off for classification."
         },
     )
+
+    def config_fields(self):
+        """This run's values of `LSTMConfig`'s fields (the network's shape and training-time options)."""
+        names = set(LSTMConfig().to_dict())
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name in names}
+
+    def __post_init__(self):
+        try:
+            LSTMConfig(**self.config_fields())  # the config checks its own values
+        except ValueError as error:
+            raise ArgumentError(f"--{error}") from None
+        if self.pretrained_vectors and self.word2vec_epochs:
+            raise ArgumentError("give either --pretrained_vectors or --word2vec_epochs, not both: each sets the embedding")
+        if self.model_name_or_path and (self.pretrained_vectors or self.word2vec_epochs):
+            raise ArgumentError(
+                "--model_name_or_path brings its own embedding: drop --pretrained_vectors / --word2vec_epochs"
+            )
+        if self.adversarial_epsilon and self.freeze_embeddings:
+            raise ArgumentError("--adversarial_epsilon needs trainable embeddings: drop --freeze_embeddings")
+        if self.word2vec_epochs < 0:
+            raise ArgumentError(f"--word2vec_epochs must be 0 (off) or positive; got {self.word2vec_epochs}")
+        if not self.layer_learning_rate_decay > 0:
+            raise ArgumentError(f"--layer_learning_rate_decay must be positive; got {self.layer_learning_rate_decay}")
 
 
 @dataclass
 class DataArguments:
     """Where the reviews come from, how they become labelled splits, and how they become token ids."""
 
+    _argument_group_name = "data (hf_lstm/arguments.py DataArguments)"
+
     dataset_name: str = field(
         default="data/imdb",
         metadata={"help": "A hub id (stanfordnlp/imdb), a dataset folder, or a .csv/.json/.jsonl/.parquet file."},
     )
     dataset_config_name: str | None = field(default=None, metadata={"help": "Config name of a hub dataset."})
+    train_file: str | None = field(
+        default=None,
+        metadata={"help": "Instead of --dataset_name: a .csv/.json/.jsonl/.parquet file of training reviews."},
+    )
+    validation_file: str | None = field(
+        default=None, metadata={"help": "With --train_file: the validation reviews (else held out of training)."}
+    )
+    test_file: str | None = field(
+        default=None, metadata={"help": "With --train_file: the test reviews (else held out of training)."}
+    )
     text_columns: list[str] = field(
         default_factory=lambda: ["text"],
         metadata={
@@ -119,6 +177,7 @@ class DataArguments:
     task: str = field(
         default="classification",
         metadata={
+            "choices": TASKS,
             "help": "classification (one class per review) | regression (a number) | language_modeling (pretrain "
             "on the text alone: the training split and every unlabelled split, never test text)."
         },
@@ -153,7 +212,10 @@ class DataArguments:
     )
     truncation: str = field(
         default="head_tail",
-        metadata={"help": "head (keep the first max_length tokens) | head_tail (keep the first and the last halves)."},
+        metadata={
+            "help": "head (keep the first max_length tokens) | head_tail (keep the first and the last halves).",
+            "choices": TRUNCATIONS,
+        },
     )
     max_train_samples: int | None = field(default=None, metadata={"help": "Keep only this many training reviews."})
     max_eval_samples: int | None = field(default=None, metadata={"help": "Keep only this many validation reviews."})
@@ -163,14 +225,45 @@ class DataArguments:
         metadata={"help": "Where prepared data (vocabulary + token ids) is cached; default ~/.cache/hf_lstm."},
     )
 
+    def data_files(self):
+        """{split: file} of --train_file / --validation_file / --test_file, or None (--dataset_name is read)."""
+        files = {"train": self.train_file, "validation": self.validation_file, "test": self.test_file}
+        return {split: path for split, path in files.items() if path} if self.train_file else None
+
+    def __post_init__(self):
+        if (self.validation_file or self.test_file) and not self.train_file:
+            raise ArgumentError("--validation_file and --test_file need --train_file (or give a --dataset_name folder)")
+        if self.train_file:
+            self.dataset_name = self.train_file  # the source named in messages and in the model card
+        for name in ("validation_split_size", "test_split_size"):
+            if not 0 < getattr(self, name) < 1:
+                raise ArgumentError(f"--{name} is a share of the training split in (0, 1); got {getattr(self, name)}")
+        for name in ("block_size", "max_vocab_size", "min_frequency", "max_length", "max_train_samples",
+                     "max_eval_samples", "max_test_samples"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ArgumentError(f"--{name} must be at least 1; got {value}")
+        if self.class_names is not None and len(set(self.class_names)) != len(self.class_names):
+            raise ArgumentError(f"--class_names lists a name twice: {self.class_names}")
+
 
 @dataclass
 class RunArguments:
     """What happens around training: the output folder's safety, resuming, early stopping, checkpoint averaging."""
 
+    _argument_group_name = "run (threads, resume, hub directory, averaging; hf_lstm/arguments.py RunArguments)"
+
     overwrite_output_dir: bool = field(
         default=False,
         metadata={"help": "Replace a trained model in output_dir (it stays intact until the new one is complete)."},
+    )
+    cpu_threads: int | None = field(
+        default=None,
+        metadata={
+            "help": "Threads torch runs in each process. Default: the OMP_NUM_THREADS you exported, else (no "
+            "accelerator) every core, divided among the processes of this machine; `accelerate launch` alone would "
+            "set one."
+        },
     )
     resume: bool = field(default=False, metadata={"help": "Resume from the last complete checkpoint in output_dir."})
     allow_inexact_resume: bool = field(
@@ -193,3 +286,103 @@ class RunArguments:
             "average only if its validation metric beats the best checkpoint's (0: off)."
         },
     )
+
+    def __post_init__(self):
+        if self.average_last_checkpoints == 1 or self.average_last_checkpoints < 0:
+            raise ArgumentError(
+                f"--average_last_checkpoints must be 0 (off) or at least 2, got {self.average_last_checkpoints}"
+            )
+        if self.cpu_threads is not None and self.cpu_threads < 1:
+            raise ArgumentError(f"--cpu_threads must be at least 1; got {self.cpu_threads}")
+        if self.early_stopping_patience is not None and self.early_stopping_patience < 1:
+            raise ArgumentError(f"--early_stopping_patience must be at least 1; got {self.early_stopping_patience}")
+
+
+def _lstm_default(name, value):
+    """A `TrainingArguments` field with another default and the same help."""
+    return field(default=value, metadata=TrainingArguments.__dataclass_fields__[name].metadata)
+
+
+@dataclass
+class LSTMTrainingArguments(TrainingArguments):
+    """transformers' `TrainingArguments` with defaults that suit a small recurrent model, and checks of their values:
+    a learning rate above 0, some training, and a best-model direction that agrees with the metric (rmse, mae and
+    loss are lower-is-better: `greater_is_better` follows the metric unless given, and a contradicting value is
+    refused). `use_cpu` and `bf16` default to what the machine runs fast."""
+
+    _argument_group_name = "Trainer (transformers' TrainingArguments, with the LSTM's defaults)"
+
+    learning_rate: float = _lstm_default("learning_rate", 2e-3)
+    weight_decay: float = _lstm_default("weight_decay", 0.01)
+    per_device_train_batch_size: int = _lstm_default("per_device_train_batch_size", 64)
+    per_device_eval_batch_size: int = _lstm_default("per_device_eval_batch_size", 256)
+    num_train_epochs: float = _lstm_default("num_train_epochs", 5)
+    warmup_steps: float = _lstm_default("warmup_steps", 0.05)
+    eval_strategy: str = _lstm_default("eval_strategy", "epoch")
+    save_strategy: str = _lstm_default("save_strategy", "epoch")
+    logging_strategy: str = _lstm_default("logging_strategy", "steps")
+    logging_steps: float = _lstm_default("logging_steps", 50)
+    load_best_model_at_end: bool = _lstm_default("load_best_model_at_end", True)
+    save_total_limit: int | None = _lstm_default("save_total_limit", 2)
+    train_sampling_strategy: str = field(
+        default="group_by_length", metadata=TrainingArguments.__dataclass_fields__["train_sampling_strategy"].metadata
+    )
+    dataloader_pin_memory: bool = _lstm_default("dataloader_pin_memory", False)
+    use_cpu: bool | None = field(
+        default=None,
+        metadata={"help": "Train on the CPU. Default: when torch sees no accelerator (it lets `accelerate launch "
+                  "--multi_gpu` run DDP over gloo there); with one, it would hide it."},
+    )
+    bf16: bool | None = field(
+        default=None,
+        metadata={"help": "bf16 autocast. Default: where the hardware runs it fast (a GPU with bf16, a CPU with AMX); "
+                  "--bf16 false turns it off."},
+    )
+
+    def __post_init__(self):
+        if self.use_cpu is None:
+            self.use_cpu = not has_accelerator()
+        if self.bf16 is None:
+            self.bf16 = fast_bf16_available()
+        if not self.learning_rate > 0:
+            raise ArgumentError(f"--learning_rate must be above 0; got {self.learning_rate}")
+        if self.max_steps <= 0 and not self.num_train_epochs > 0:
+            raise ArgumentError(
+                f"--num_train_epochs must be above 0 (or give --max_steps); got {self.num_train_epochs}: nothing "
+                "would be trained"
+            )
+        metric = (self.metric_for_best_model or "").removeprefix("eval_")
+        if metric:
+            lower = metric in LOWER_IS_BETTER
+            if self.greater_is_better is None:
+                self.greater_is_better = not lower
+            elif self.greater_is_better == lower:
+                raise ArgumentError(
+                    f"--greater_is_better {str(self.greater_is_better).lower()} contradicts --metric_for_best_model "
+                    f"{metric}, where {'lower' if lower else 'higher'} is better: drop --greater_is_better"
+                )
+        try:
+            super().__post_init__()
+        except ValueError as error:  # transformers' own checks (strategies, precision, ...)
+            raise ArgumentError(str(error)) from None
+
+
+def check_together(model_args, data_args, training_args):
+    """The checks that read several groups of options; also fills in the defaults that depend on the task."""
+    metric = (training_args.metric_for_best_model or "").removeprefix("eval_")
+    if data_args.task == "regression" and metric and metric not in REGRESSION_METRICS:
+        raise ArgumentError(
+            f"--metric_for_best_model {metric} is not a regression metric (those are {', '.join(REGRESSION_METRICS)}): "
+            "pass --metric_for_best_model rmse"
+        )
+    if data_args.task == "classification" and metric and metric not in CLASSIFICATION_METRICS:
+        raise ArgumentError(
+            f"--metric_for_best_model {metric} is not a classification metric (those are "
+            f"{', '.join(CLASSIFICATION_METRICS)}; rmse and mae where the classes are numbers)"
+        )
+    if data_args.task == "language_modeling" and model_args.head_bias_from_labels:
+        raise ArgumentError("--head_bias_from_labels is for classification and regression heads")
+    if model_args.head_bias_from_labels is None:
+        model_args.head_bias_from_labels = data_args.task == "regression"
+    if model_args.gradual_unfreezing and training_args.world_size > 1:
+        raise ArgumentError("--gradual_unfreezing runs in one process: DDP fixes the trainable parameters at its start")

@@ -1,9 +1,12 @@
 """Checkpoint averaging: the mean of the weights of the last epochs' checkpoints, kept only if validation prefers it."""
 
+import logging
 from pathlib import Path
 
 import torch
 from safetensors.torch import load_file
+
+logger = logging.getLogger(__name__)
 
 
 def average_checkpoints(paths):
@@ -28,7 +31,7 @@ def use_checkpoint_average(trainer, paths):
     average in `trainer.model` only if its validation metric beats the best checkpoint's. Returns a summary for
     all_results.json (None when there are fewer than two checkpoints)."""
     if len(paths) < 2:
-        print(f"checkpoint averaging skipped: {len(paths)} complete checkpoint(s) in {trainer.args.output_dir}")
+        logger.info(f"checkpoint averaging skipped: {len(paths)} complete checkpoint(s) in {trainer.args.output_dir}")
         return None
     metric = trainer.args.metric_for_best_model
     best = trainer.state.best_metric
@@ -38,6 +41,6 @@ def use_checkpoint_average(trainer, paths):
     better = value > best if trainer.args.greater_is_better else value < best
     if not better:
         trainer.model.load_state_dict(kept)
-    print(f"average of {len(paths)} checkpoints: validation {metric} {value:.4f} vs best {best:.4f}; "
+    logger.info(f"average of {len(paths)} checkpoints: validation {metric} {value:.4f} vs best {best:.4f}; "
           f"{'using the average' if better else 'keeping the best checkpoint'}")
     return {"checkpoints": [Path(path).name for path in paths], "validation": value, "used": better}

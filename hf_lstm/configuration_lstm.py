@@ -2,6 +2,12 @@
 
 from transformers import PretrainedConfig
 
+# The allowed values of the config's choice fields (the training options offer the same choices).
+CELL_TYPES = ("lstm", "gru", "rnn")
+POOLINGS = ("last", "mean", "max", "mean_max", "last_mean_max")
+LSTM_IMPLS = ("torch", "reference")
+TRUNCATIONS = ("head", "head_tail")
+
 
 class LSTMConfig(PretrainedConfig):
     r"""
@@ -106,3 +112,29 @@ class LSTMConfig(PretrainedConfig):
         self.max_tokens = max_tokens
         self.adaptive_softmax_cutoffs = list(adaptive_softmax_cutoffs)
         super().__init__(pad_token_id=pad_token_id, **kwargs)
+        self._check_own_values()
+
+    def _check_own_values(self):
+        """Refuse a value no model can be built from, with a `ValueError` naming the field."""
+        choices = {"cell_type": CELL_TYPES, "pooling": POOLINGS, "lstm_impl": LSTM_IMPLS}
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {getattr(self, name)!r}")
+        if self.truncation is not None and self.truncation not in TRUNCATIONS:
+            raise ValueError(f"truncation must be one of {', '.join(TRUNCATIONS)} (or None); got {self.truncation!r}")
+        if self.truncation is not None and not (isinstance(self.max_tokens, int) and self.max_tokens > 0):
+            raise ValueError(f"truncation={self.truncation!r} needs max_tokens > 0; got {self.max_tokens!r}")
+        if self.lstm_impl == "reference" and self.cell_type != "lstm":
+            raise ValueError(f"lstm_impl='reference' exists for cell_type='lstm' only; got {self.cell_type!r}")
+        for name in ("vocab_size", "embedding_dim", "hidden_size", "num_layers"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a whole number of at least 1; got {value!r}")
+        for name in ("dropout", "embedding_dropout", "recurrent_dropout"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or not 0 <= value < 1:
+                raise ValueError(f"{name} is a probability in [0, 1); got {value!r}")
+        for name in ("expected_value_loss_weight", "adversarial_epsilon"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or value < 0:
+                raise ValueError(f"{name} must be 0 (off) or positive; got {value!r}")

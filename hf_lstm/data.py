@@ -3,6 +3,7 @@
 import csv
 import hashlib
 import json
+import logging
 import math
 import os
 import shutil
@@ -20,29 +21,43 @@ from transformers import AutoTokenizer
 from .modeling_lstm import TRUNCATIONS, truncate_batch
 from .tokenization import train_tokenizer
 
+logger = logging.getLogger(__name__)
+
 FILE_BUILDERS = {".csv": "csv", ".json": "json", ".jsonl": "json", ".parquet": "parquet", ".txt": "text"}
 LABELLED_SPLITS = ("train", "validation", "test")
-PREPARED_FORMAT = 4  # bump when the prepared data changes, so old caches are not reused
+PREPARED_FORMAT = 5  # bump when the prepared data changes, so old caches are not reused
 
 
 class DataError(ValueError):
     """Input data that cannot be trained on; the message names the file, column and rows."""
 
 
-def load_raw_dataset(dataset_name, dataset_config_name=None):
+def load_raw_dataset(dataset_name, dataset_config_name=None, data_files=None):
     """Load a hub id, a dataset folder or a single .csv/.json/.jsonl/.parquet file, or a .txt file with one document
-    a line (column `text`), as a `DatasetDict`."""
-    suffix = Path(dataset_name).suffix.lower()
-    if suffix in FILE_BUILDERS:
-        if not os.path.isfile(dataset_name):
-            raise DataError(f"{dataset_name}: no such file")
-        _check_readable(dataset_name, suffix)
+    a line (column `text`), as a `DatasetDict`; or `data_files` ({split: file}, run_classification.py's
+    `--train_file` / `--validation_file` / `--test_file`), one split a file."""
+    files = data_files or {"train": dataset_name}
+    suffixes = {Path(path).suffix.lower() for path in files.values()}
+    if data_files or suffixes <= set(FILE_BUILDERS):
+        if len(suffixes) > 1 or not suffixes <= set(FILE_BUILDERS):
+            raise DataError(f"{', '.join(files.values())}: give files of one kind, one of {', '.join(FILE_BUILDERS)}")
+        suffix = suffixes.pop()
+        for path in files.values():
+            if not os.path.isfile(path):
+                raise DataError(f"{path}: no such file")
+            _check_readable(path, suffix)
         try:
-            options = csv_as_text(dataset_name) if suffix == ".csv" else {}
-            return datasets.load_dataset(FILE_BUILDERS[suffix], data_files={"train": dataset_name}, **options)
+            options = csv_as_text(files["train"]) if suffix == ".csv" else {}
+            return datasets.load_dataset(FILE_BUILDERS[suffix], data_files=files, **options)
         except Exception as error:  # the builders' own errors do not always name the file
-            raise DataError(f"{dataset_name}: cannot be read as {suffix[1:]}: {error}") from error
-    return datasets.load_dataset(dataset_name, dataset_config_name)
+            raise DataError(f"{', '.join(files.values())}: cannot be read as {suffix[1:]}: {error}") from error
+    if not os.path.isdir(dataset_name) and dataset_name.count("/") > 1:  # a path (a hub id is 'name' or 'org/name')
+        raise DataError(f"{dataset_name}: no such file or folder")
+    try:
+        return datasets.load_dataset(dataset_name, dataset_config_name)
+    except Exception as error:  # not here, no network, no such dataset on the Hub, an unreadable folder
+        where = "the folder" if os.path.isdir(dataset_name) else "no such file or folder here, and the Hub"
+        raise DataError(f"{dataset_name}: {where} could not be read as a dataset: {error}") from error
 
 
 def csv_as_text(path):
@@ -87,13 +102,27 @@ def join_texts(dataset, text_columns, source):
 def infer_class_names(values, label_column, source):
     """Class names for a label column that is not a `ClassLabel`: the training split's distinct values, sorted (in
     numeric order when every value is a number: "2" before "10"), as strings."""
-    present = {str(value).strip() for value in values if value is not None and str(value).strip()}
+    present = {label_text(value) for value in values if value is not None and label_text(value)}
     if not present:
         raise DataError(f"{source}: column {label_column!r} holds no labels")
     try:
         return sorted(present, key=float)
     except ValueError:
         return sorted(present)
+
+
+def label_text(value):
+    """A raw label as text: a whole-number float (pandas reads a column of 1-5 stars as 1.0-5.0) as that number."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return value.strip() if isinstance(value, str) else str(value)
+
+
+def as_number(text):
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return None
 
 
 def label_encoder(feature, task, label_names, label_column, source):
@@ -113,15 +142,42 @@ def label_encoder(feature, task, label_names, label_column, source):
         return to_number, None
     if task != "classification":
         raise DataError(f"task must be 'classification', 'regression' or 'language_modeling', got {task!r}")
-    if label_names is None:
-        label_names = list(feature.names)
-        return (lambda value: value if isinstance(value, int) and 0 <= value < len(label_names) else None), label_names
-    index = {str(name): i for i, name in enumerate(label_names)}
+    if isinstance(feature, ClassLabel):
+        return class_label_encoder(feature, label_names, label_column, source)
+    label_names = [str(name) for name in label_names]
+    index = {name: i for i, name in enumerate(label_names)}
+    numbers = [as_number(name) for name in label_names]
+    by_value = {number: i for i, number in enumerate(numbers)} if None not in numbers else {}
 
     def to_index(value):
-        if value is None or isinstance(value, bool) or isinstance(value, float):
+        if value is None or isinstance(value, bool):
             return None
-        return index.get(str(value).strip() if isinstance(value, str) else str(value))
+        text = label_text(value)
+        found = index.get(text)
+        return by_value.get(as_number(text)) if found is None else found  # "5.0", 5.0 and 5 are class "5"
+
+    return to_index, label_names
+
+
+def class_label_encoder(feature, label_names, label_column, source):
+    """A `ClassLabel` column's encoder: its own names, or `label_names` (`--class_names`) that reorder them (the same
+    names) or rename them (as many new names, in the ClassLabel's order)."""
+    own = list(feature.names)
+    if label_names is None or list(label_names) == own:
+        mapping = list(range(len(own)))
+        label_names = own
+    elif sorted(label_names) == sorted(own):
+        mapping = [list(label_names).index(name) for name in own]
+    elif len(label_names) == len(own):
+        mapping = list(range(len(own)))
+    else:
+        raise DataError(
+            f"{source}: column {label_column!r} is a ClassLabel with the names {own}; --class_names must list them "
+            f"(to reorder them) or give {len(own)} new names in that order (to rename them), got {list(label_names)}"
+        )
+
+    def to_index(value):
+        return mapping[value] if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < len(own) else None
 
     return to_index, [str(name) for name in label_names]
 
@@ -202,11 +258,55 @@ def stratified_split(dataset, size, seed, source="the training split"):
     """
     _, occurrence, counts = np.unique(text_hashes(dataset), return_inverse=True, return_counts=True)
     unique = np.flatnonzero(counts[occurrence] == 1)
+    if len(unique) < 2 * size:  # mostly repeated texts (intents, short phrases): hold out whole texts instead
+        return grouped_split(dataset, occurrence, size, seed, source)
     _, held_out = train_test_split(
         unique, test_size=size, random_state=seed, stratify=strata(dataset, unique, source)
     )
     rest = np.setdiff1d(np.arange(len(dataset)), held_out)
     return dataset.select(rest), dataset.select(np.sort(held_out))
+
+
+def grouped_split(dataset, occurrence, size, seed, source):
+    """Split off about `size` rows by distinct text: every copy of a text (`occurrence`, its group number) goes to
+    the same side, groups stratified on their label where every class has two texts or more."""
+    groups = int(occurrence.max()) + 1 if len(occurrence) else 0
+    if groups < 2:
+        raise DataError(
+            f"{source}: {groups} distinct text(s) in {len(dataset)} rows, too few to hold some out for validation or "
+            "test; give more distinct texts, or validation and test splits (--validation_file, --test_file)"
+        )
+    held = min(max(1, round(groups * size / len(dataset))), groups - 1)
+    first_rows = np.unique(occurrence, return_index=True)[1]  # one row of each text, in group order
+    try:
+        stratify = strata(dataset, first_rows, source)
+        _, held_groups = train_test_split(np.arange(groups), test_size=held, random_state=seed, stratify=stratify)
+    except (DataError, ValueError):  # a class with a single text: random groups
+        _, held_groups = train_test_split(np.arange(groups), test_size=held, random_state=seed)
+    held_out = np.isin(occurrence, held_groups)
+    return dataset.select(np.flatnonzero(~held_out)), dataset.select(np.flatnonzero(held_out))
+
+
+def with_row_numbers(dataset):
+    """Add `row`: each example's row in the data it was read from, kept through splitting, so that a prediction can
+    be traced back to its review."""
+    return dataset.add_column("row", list(range(len(dataset))))
+
+
+def labelled_split(data, split, text_columns, label_column, label_names):
+    """One split of a labelled dataset as a classifier is scored on it: `text`, `labels` (ids of `label_names`, or
+    ratings when `label_names` is None) and `row` columns, refused with the same messages as training data.
+    `split` None: a file's only split, or a dataset's `test` split."""
+    raw = load_raw_dataset(data)
+    if split is None:  # a single file is one split; a dataset folder or hub id is scored on its test split
+        split = next(iter(raw)) if len(raw) == 1 else "test"
+    if split not in raw:
+        raise DataError(f"{data}: no {split!r} split; splits are {list(raw)}")
+    source = f"{data} [{split}]"
+    dataset = join_texts(raw[split], text_columns, source)
+    task = "regression" if label_names is None else "classification"
+    dataset, _ = encode_labels(dataset, label_column, task, label_names, source)
+    return with_row_numbers(dataset.select_columns(["text", "labels"]))
 
 
 def make_splits(raw, data_args):
@@ -229,7 +329,7 @@ def make_splits(raw, data_args):
         dataset, names = encode_labels(
             dataset, label_column, data_args.task, given, f"{source} [{split}]", inferred=inferred and split != "train"
         )
-        splits[split] = dataset.select_columns(["text", "labels"])
+        splits[split] = with_row_numbers(dataset.select_columns(["text", "labels"]))
     train = splits["train"]
     total = len(train)
     if "test" not in splits:
@@ -289,7 +389,7 @@ def make_text_splits(raw, data_args):
     banned = set(text_hashes(validation).tolist()) | test
     joined = datasets.concatenate_datasets([train, *(text_of(split) for split in raw if split not in LABELLED_SPLITS)])
     train = without(joined, banned)
-    print(f"{source}: {len(joined) - len(train)} text(s) equal to a validation or test text left out of training")
+    logger.info(f"{source}: {len(joined) - len(train)} text(s) equal to a validation or test text left out of training")
     return keep_at_most(DatasetDict({"train": train, "validation": validation}), data_args)
 
 
@@ -351,7 +451,7 @@ def prepare_data(data_args, tokenizer=None):
     Returns (tokenized `DatasetDict` with `text`, `labels`, `input_ids`, `length`, tokenizer, class names or None);
     for `task="language_modeling"`, `train` and `validation` blocks of `input_ids` and `labels` (`make_text_splits`).
     """
-    raw = load_raw_dataset(data_args.dataset_name, data_args.dataset_config_name)
+    raw = load_raw_dataset(data_args.dataset_name, data_args.dataset_config_name, data_args.data_files())
     language_modeling = data_args.task == "language_modeling"
     splits, names = (make_text_splits(raw, data_args), None) if language_modeling else make_splits(raw, data_args)
     cache_root = Path(data_args.cache_dir or Path.home() / ".cache" / "hf_lstm")

@@ -1,6 +1,8 @@
 """A Gradio page for a trained model: type a review, see the predicted label with every class's probability as bars
 (or the predicted rating, for a regression model)."""
 
+import socket
+
 import gradio as gr
 
 from .prediction import predict
@@ -10,6 +12,15 @@ EXAMPLES = [
     "Dull, overpriced and badly made. It fell apart after a week and I want my money back.",
     "Not bad, but I expected more: the first half is lovely and then it drags.",
 ]
+
+
+def check_port_free(host, port):
+    """Refuse (`OSError`, naming the address) a port another program holds, before the model is loaded."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise OSError(f"{host}:{port} cannot be served ({error.strerror}); pass another --port") from None
 
 
 def build_demo(classifier, title="hf_lstm", examples=EXAMPLES):

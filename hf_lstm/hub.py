@@ -17,6 +17,7 @@ it and refuse a snapshot whose files no longer give its id (a link repointed to 
 
 import hashlib
 import json
+import logging
 import os
 import re
 import shutil
@@ -27,6 +28,8 @@ from pathlib import Path
 from filelock import FileLock
 from huggingface_hub import scan_cache_dir
 from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+logger = logging.getLogger(__name__)
 
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt")
 REVISION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
@@ -130,8 +133,11 @@ def _link_or_copy(blob, target):
         shutil.copyfile(blob, target)
 
 
-def push(model_dir, repo_id, hub_dir, branch="main", tag=None):
-    """Push a saved model folder as a revision of `repo_id`, move `branch` to it, optionally tag it; returns the id."""
+def push(model_dir, repo_id, hub_dir, branch="main", tag=None, force_tag=False):
+    """Push a saved model folder as a revision of `repo_id`, move `branch` to it, optionally tag it; returns the id.
+
+    Tags are immutable, as git and the Hub treat release tags: a tag that names another revision is refused (naming
+    that revision) before anything is written, unless `force_tag`, which moves it and logs from where to where."""
     repo = repo_folder(hub_dir, repo_id)
     check_revision_name(branch)
     if tag is not None:
@@ -140,21 +146,30 @@ def push(model_dir, repo_id, hub_dir, branch="main", tag=None):
     with repo_lock(repo):
         clean_leftovers(repo)
         try:
-            return _write_revision(repo, model_dir, names, branch, tag)
+            return _write_revision(repo, model_dir, names, branch, tag, force_tag)
         except OSError as error:  # disk full, quota, permissions: nothing a ref names was touched
             clean_leftovers(repo)
             raise HubError(f"push of {model_dir} to {repo_id} failed: {error}; every ref still names its old revision") from error
 
 
-def _write_revision(repo, model_dir, names, branch, tag):
+def _write_revision(repo, model_dir, names, branch, tag, force_tag=False):
     """Blobs, then the snapshot, then the refs: each written under a temporary name and renamed into place."""
+    hashes = {name: sha256_of(Path(model_dir) / name) for name in names}
+    revision = revision_id(hashes)
+    tagged = repo / "refs" / tag if tag is not None else None
+    moved_from = tagged.read_text().strip() if tagged is not None and tagged.is_file() else None
+    if moved_from == revision:
+        moved_from = None
+    elif moved_from is not None and not force_tag:
+        raise HubError(
+            f"{repo.name[len('models--'):].replace('--', '/')}: tag {tag!r} already names revision {moved_from}; tags do not move (everyone pinned to "
+            f"@{tag} would get another model): choose a new tag, or pass --force_tag to move it"
+        )
     (repo / "blobs").mkdir(exist_ok=True)
     (repo / "snapshots").mkdir(exist_ok=True)
     (repo / "refs").mkdir(exist_ok=True)
-    hashes = {}
-    for name in names:
+    for name, digest in hashes.items():
         source = Path(model_dir) / name
-        digest = sha256_of(source)
         blob = repo / "blobs" / digest
         if not blob.exists() or sha256_of(blob) != digest:
             partial = repo / "blobs" / f"{TEMPORARY}{uuid.uuid4().hex}"
@@ -165,8 +180,6 @@ def _write_revision(repo, model_dir, names, branch, tag):
                 partial.unlink()
                 raise HubError(f"{source}: changed while it was being pushed")
             os.replace(partial, blob)
-        hashes[name] = digest
-    revision = revision_id(hashes)
     manifest = repo / "manifests" / f"{revision}.json"
     if not manifest.is_file():
         manifest.parent.mkdir(exist_ok=True)
@@ -188,6 +201,8 @@ def _write_revision(repo, model_dir, names, branch, tag):
         partial = repo / "refs" / f"{TEMPORARY}{uuid.uuid4().hex}"
         _fsync_write(partial, revision.encode())  # no newline: the stock loader reads the file verbatim
         os.replace(partial, repo / "refs" / ref)
+    if moved_from is not None:
+        logger.warning("tag %r moved from revision %s to %s (--force_tag)", tag, moved_from, revision)
     return revision
 
 
@@ -259,9 +274,20 @@ def pull(repo_id, hub_dir, revision="main", to=None):
 
 
 def resolve_model(model, hub_dir=None):
-    """A model folder, or `org/name[@revision]` in `hub_dir` (verified against its blob hashes first)."""
+    """A model folder, or `org/name[@revision]` in `hub_dir` (verified against its blob hashes first).
+
+    Without `hub_dir`, a name that is not a folder is looked up in the hub directory named by `HF_HUB_CACHE`, the
+    variable huggingface_hub reads for its cache; with neither, the error says to pass a hub directory.
+    """
     if hub_dir is None:
-        return model
+        if Path(model).is_dir():
+            return model
+        hub_dir = os.environ.get("HF_HUB_CACHE")
+        if not hub_dir:
+            raise HubError(
+                f"{model}: no such model folder; for a model in a hub directory pass --hub_dir DIR "
+                "(or set HF_HUB_CACHE=DIR)"
+            )
     repo_id, _, revision = model.partition("@")
     return str(pull(repo_id, hub_dir, revision=revision or "main"))
 

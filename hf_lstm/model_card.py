@@ -127,6 +127,7 @@ def build_model_card(
         tags=["hf_lstm", "lstm", pipeline_tag],
         datasets=[dataset_id] if dataset_id else None,
         base_model=base_model.partition("@")[0] if base_model else None,
+        base_model_revision=base_model.partition("@")[2] or None if base_model else None,
         model_name=os.path.basename(os.path.normpath(training_args.output_dir)),
         eval_results=[
             EvalResult(

@@ -18,12 +18,9 @@ from transformers import GenerationMixin, PreTrainedModel
 from transformers import initialization as init
 from transformers.modeling_outputs import BaseModelOutputWithPooling, CausalLMOutput, SequenceClassifierOutput
 
-from .configuration_lstm import LSTMConfig
+from .configuration_lstm import POOLINGS, TRUNCATIONS, LSTMConfig  # noqa: F401  (the allowed values live there)
 
 CELL_TYPES = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
-POOLINGS = ("last", "mean", "max", "mean_max", "last_mean_max")
-LSTM_IMPLS = ("torch", "reference")
-TRUNCATIONS = ("head", "head_tail")
 
 
 def truncate_batch(input_ids, attention_mask, max_length, strategy):
@@ -191,21 +188,7 @@ class LSTMModel(LSTMPreTrainedModel):
     """The bare encoder: token ids -> per-position outputs and one pooled vector per review."""
 
     def __init__(self, config):
-        super().__init__(config)
-        if config.cell_type not in CELL_TYPES:
-            raise ValueError(f"cell_type must be one of {sorted(CELL_TYPES)}, got {config.cell_type!r}")
-        if config.pooling not in POOLINGS:
-            raise ValueError(f"pooling must be one of {POOLINGS}, got {config.pooling!r}")
-        if config.lstm_impl not in LSTM_IMPLS:
-            raise ValueError(f"lstm_impl must be one of {LSTM_IMPLS}, got {config.lstm_impl!r}")
-        if not 0 <= config.recurrent_dropout < 1:
-            raise ValueError(f"recurrent_dropout must be in [0, 1), got {config.recurrent_dropout!r}")
-        if config.lstm_impl == "reference" and config.cell_type != "lstm":
-            raise ValueError(f"lstm_impl='reference' exists for cell_type='lstm' only, got {config.cell_type!r}")
-        if config.truncation is not None and config.truncation not in TRUNCATIONS:
-            raise ValueError(f"truncation must be one of {TRUNCATIONS} or None, got {config.truncation!r}")
-        if config.truncation is not None and not (isinstance(config.max_tokens, int) and config.max_tokens > 0):
-            raise ValueError(f"truncation={config.truncation!r} needs max_tokens > 0, got {config.max_tokens!r}")
+        super().__init__(config)  # the config has checked its own values (LSTMConfig._check_own_values)
         self.embeddings = nn.Embedding(config.vocab_size, config.embedding_dim, padding_idx=config.pad_token_id)
         self.embedding_dropout = nn.Dropout(config.embedding_dropout)
         directions = 2 if config.bidirectional else 1
@@ -304,8 +287,6 @@ class LSTMForSequenceClassification(LSTMPreTrainedModel):
 
     def __init__(self, config):
         super().__init__(config)
-        if config.adversarial_epsilon < 0:
-            raise ValueError(f"adversarial_epsilon must be >= 0, got {config.adversarial_epsilon!r}")
         self.num_labels = config.num_labels
         self.lstm = LSTMModel(config)
         self.dropout = nn.Dropout(config.dropout)

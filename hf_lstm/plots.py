@@ -1,4 +1,4 @@
-"""PNG plots of a training run: loss and validation metric per epoch, and the test confusion matrix."""
+"""PNG plots of a training run: the loss and validation metric curves, and the test confusion matrix."""
 
 import io
 
@@ -17,12 +17,13 @@ def _png(figure):
 
 
 def training_curves_png(log_history, metric, title=""):
-    """Training and validation loss, and the validation `metric`, per epoch; returns PNG bytes."""
+    """Training loss as logged (every `logging_steps`), validation loss and the validation `metric` per evaluation,
+    against the epoch; returns PNG bytes."""
     train = [(entry["epoch"], entry["loss"]) for entry in log_history if "loss" in entry]
     evaluation = [entry for entry in log_history if "eval_loss" in entry]
     figure, (loss_axis, metric_axis) = plt.subplots(1, 2, figsize=(10, 3.8))
     if train:
-        loss_axis.plot(*zip(*train), marker="o", label="training")
+        loss_axis.plot(*zip(*train), marker="o" if len(train) <= 20 else None, label="training")
     loss_axis.plot([e["epoch"] for e in evaluation], [e["eval_loss"] for e in evaluation], marker="o", label="validation")
     loss_axis.set(xlabel="epoch", ylabel="loss", title="loss")
     loss_axis.legend()

@@ -1,13 +1,18 @@
-"""Batched prediction with the stock `pipeline("text-classification")`, from a folder or a hub-directory revision."""
+"""Batched prediction with the stock `pipeline("text-classification")`, from a folder or a hub-directory revision,
+and the prediction record that training and `scripts/score.py` write."""
 
+import json
 import re
 import warnings
 
+import numpy as np
+
 import torch
-from transformers import AutoTokenizer, pipeline
+from transformers import AutoTokenizer, EvalPrediction, pipeline
 from transformers.utils import logging as hf_logging
 
 from .hardware import fast_bf16_available
+from .metrics import build_compute_metrics
 from .hub import resolve_model
 from .loading import load_model
 from .onnx_model import LSTMOnnxForSequenceClassification
@@ -71,6 +76,24 @@ def load_classifier(model, hub_dir=None, quantize=None, batch_size=64, backend="
     )
 
 
+def read_texts(path):
+    """One text per line of a UTF-8 file; a missing or undecodable file is refused with its name (`ValueError`)."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as error:
+        raise ValueError(f"{path}: cannot be read ({error.strerror})") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise ValueError(
+            f"{path}: line {line} is not UTF-8 (byte 0x{data[error.start]:02x}); re-save the file as UTF-8, "
+            f"e.g. iconv -f latin1 -t utf-8 {path}"
+        ) from None
+    return text.splitlines()
+
+
 def predict(classifier, texts):
     """One dict per text: {"label", "score", "probabilities"} or, for a regression model, {"rating"}."""
     texts = list(texts)
@@ -96,3 +119,59 @@ def predict(classifier, texts):
                 "probabilities": {item["label"]: item["score"] for item in scores},
             }
     return results
+
+
+def results_from_logits(logits, label_names):
+    """`predict`'s answers from a model's outputs `logits` (texts, num_labels): `{"label", "score", "probabilities"}`
+    per text, or `{"rating"}` for regression (`label_names` None)."""
+    logits = torch.from_numpy(np.asarray(logits)).double()  # (texts, num_labels)
+    if label_names is None:
+        return [{"rating": value} for value in logits[:, 0].tolist()]
+    results = []
+    for row in logits.softmax(dim=-1).tolist():  # (num_labels,) probabilities
+        best = max(range(len(row)), key=row.__getitem__)
+        results.append({"label": label_names[best], "score": row[best], "probabilities": dict(zip(label_names, row))})
+    return results
+
+
+def prediction_records(results, rows, gold, label_names):
+    """The prediction record, one JSON line per text: its `row` (in the data it was read from), its `gold` label (a
+    class name, or the rating) and the prediction as `predict` answers it, so that errors can be looked up."""
+    lines = []
+    for row, label, result in zip(rows, gold, results):
+        expected = float(label) if label_names is None else label_names[label]
+        lines.append(json.dumps({"row": int(row), "gold": expected, **result}, ensure_ascii=False) + "\n")
+    return "".join(lines)
+
+
+def logits_of(results, label_names):
+    """(texts, num_labels) scores that give back `results`' probabilities under a softmax (their logarithms), or
+    (texts, 1) ratings: what `build_compute_metrics` reads."""
+    if label_names is None:
+        return np.array([[result["rating"]] for result in results])
+    probabilities = np.array([[result["probabilities"][name] for name in label_names] for result in results])
+    return np.log(np.clip(probabilities, 1e-30, None))
+
+
+def score_predictions(results, gold, label_names):
+    """The metrics training reports (accuracy and macro F1, or RMSE and MAE) of `results` against `gold`."""
+    labels = np.asarray(gold)
+    scores = logits_of(results, label_names)
+    return build_compute_metrics(label_names)(EvalPrediction(predictions=scores, label_ids=labels))
+
+
+def label_names_of(classifier):
+    """The classifier's class names in id order, or None for a regression model."""
+    config = classifier.model.config
+    if config.problem_type == "regression":
+        return None
+    return [config.id2label[i] for i in range(config.num_labels)]
+
+
+def score_dataset(classifier, dataset):
+    """Score a labelled dataset (`text`, `labels`, `row` columns, as `hf_lstm.data.labelled_split` gives) with the
+    classifier: (metrics, prediction record)."""
+    label_names = label_names_of(classifier)
+    results = predict(classifier, dataset["text"])
+    metrics = score_predictions(results, dataset["labels"], label_names)
+    return metrics, prediction_records(results, dataset["row"], dataset["labels"], label_names)

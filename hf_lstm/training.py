@@ -3,10 +3,12 @@
 parse (config file + command line) -> data -> tokenizer -> model -> Trainer -> train / evaluate / test -> save.
 """
 
+import argparse
+import difflib
 import json
+import logging
 import math
 import os
-import shutil
 import sys
 import time
 from dataclasses import fields
@@ -23,43 +25,41 @@ from transformers import (
     HfArgumentParser,
     Trainer,
     TrainerCallback,
-    TrainingArguments,
     set_seed,
 )
 from transformers.tokenization_utils_base import VERY_LARGE_INTEGER
 
-from .arguments import DataArguments, ModelArguments, RunArguments
+from .arguments import (
+    ArgumentError,
+    DataArguments,
+    LSTMTrainingArguments,
+    ModelArguments,
+    RunArguments,
+    check_together,
+)
 from .averaging import use_checkpoint_average
 from .configuration_lstm import LSTMConfig
 from .data import DataError, prepare_data
 from .embeddings import load_pretrained_embeddings, train_word2vec_embeddings
-from .hardware import fast_bf16_available, has_accelerator
+from .hardware import cpu_threads, launch_problem
 from .hub import HubError, check_repo_id, push, resolve_model
 from .loading import ModelFolderError, check_model_folder
 from .metrics import build_compute_metrics
 from .model_card import build_model_card
 from .modeling_lstm import LSTMForCausalLM, LSTMForSequenceClassification
+from .output_folder import (
+    COMPLETE_MARKER,
+    OutputFolderError,
+    check_output_dir,
+    complete_checkpoints,
+    last_complete_checkpoint,
+    save_final_model,
+    set_aside_previous_checkpoints,
+)
 from .plots import confusion_matrix_png, training_curves_png
+from .prediction import prediction_records, results_from_logits
 
-# TrainingArguments defaults that suit a small recurrent model better than the transformer ones.
-LSTM_TRAINING_DEFAULTS = {
-    "learning_rate": 2e-3,
-    "weight_decay": 0.01,
-    "per_device_train_batch_size": 64,
-    "per_device_eval_batch_size": 256,
-    "num_train_epochs": 5,
-    "lr_scheduler_type": "linear",
-    "warmup_steps": 0.05,
-    "max_grad_norm": 1.0,
-    "eval_strategy": "epoch",
-    "save_strategy": "epoch",
-    "logging_strategy": "epoch",
-    "load_best_model_at_end": True,
-    "save_total_limit": 2,
-    "train_sampling_strategy": "group_by_length",
-    "report_to": "none",
-    "dataloader_pin_memory": False,
-}
+logger = logging.getLogger(__name__)
 
 # TrainingArguments fields that transformers leaves to the script, or that would bypass what the project does, with
 # the project's way: refused rather than parsed and silently ignored.
@@ -72,30 +72,74 @@ REFUSED_TRAINING_ARGUMENTS = {
     "push_to_hub": "use --push_to_hub_dir HUB --hub_model_id org/name: it pushes the complete saved model, with its "
     "model card, to a hub directory (upload that folder to the Hugging Face Hub with `hf upload` if you wish)",
 }
-MODEL_FILES = ("config.json", "model.safetensors", "pytorch_model.bin")
-COMPLETE_MARKER = "checkpoint_complete"
+
+
+class ArgumentParser(HfArgumentParser):
+    """`HfArgumentParser` whose refusals are one line (argparse prints the whole usage first) naming the option."""
+
+    def error(self, message):
+        raise ArgumentError(message)
+
+
+def option_names(parser):
+    """{option name without dashes: field name}, aliases included (label_column_name for label_column)."""
+    return {option.lstrip("-"): action.dest for action in parser._actions for option in action.option_strings}
+
+
+def unknown_option(word, names, where="option"):
+    close = difflib.get_close_matches(word, list(names), n=1)
+    hint = f"; did you mean {close[0]}?" if close else "; `python scripts/train.py --help` lists them"
+    return ArgumentError(f"unknown {where} {word}{hint}")
+
+
+def read_config_file(path, parser):
+    """A YAML or JSON config file's values, each checked as the command line checks it (type, choices), by field."""
+    if not os.path.isfile(path):
+        near = difflib.get_close_matches(path, [str(p) for p in Path(path).parent.glob("*.y*ml")], n=1)
+        raise ArgumentError(f"{path}: no such config file" + (f"; did you mean {near[0]}?" if near else ""))
+    try:
+        with open(path, encoding="utf-8") as handle:
+            values = yaml.safe_load(handle)
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        where = getattr(error, "problem_mark", None)
+        line = f" (line {where.line + 1})" if where is not None else ""
+        raise ArgumentError(f"{path}: not valid YAML{line}: {getattr(error, 'problem', None) or error}") from None
+    values = values or {}
+    if not isinstance(values, dict):
+        raise ArgumentError(f"{path}: expected `field: value` lines, got {type(values).__name__}")
+    names = option_names(parser)
+    actions = {action.dest: action for action in parser._actions}
+    checked = {}
+    for name, value in values.items():
+        if name not in names:
+            raise unknown_option(name, names, where=f"field in {path}:")
+        action = actions[names[name]]
+        items = value if isinstance(value, list) else [value]
+        if value is not None and action.type is not None:
+            try:
+                items = [item if item is None else action.type(item if isinstance(item, str) else str(item))
+                         for item in items]
+            except (TypeError, ValueError, argparse.ArgumentTypeError):
+                raise ArgumentError(f"{path}: {name}: {value!r} is not a valid value") from None
+        if value is not None and action.choices is not None and any(item not in action.choices for item in items):
+            raise ArgumentError(f"{path}: {name}: {value!r} is not one of {', '.join(map(str, action.choices))}")
+        checked[action.dest] = items if isinstance(value, list) or action.nargs in ("+", "*") else items[0]
+    return checked
 
 
 def parse_arguments(argv=None):
-    """Parse `[CONFIG.yaml|json] [--field value ...]`: the file's values become defaults, the command line overrides."""
+    """Parse `[CONFIG.yaml|json] [--field value ...]`: the file's values become defaults, the command line overrides.
+    Every value is checked here (types, choices, ranges, combinations), before any folder or data is touched."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = HfArgumentParser((ModelArguments, DataArguments, TrainingArguments, RunArguments))
-    parser.set_defaults(**LSTM_TRAINING_DEFAULTS)
-    # With no accelerator, use_cpu lets `accelerate launch --multi_gpu` run DDP over gloo; with one, it would hide it.
-    parser.set_defaults(use_cpu=not has_accelerator())
-    # bf16 autocast by default only where the hardware runs it fast; `bf16: false` (or --bf16 false) turns it off.
-    parser.set_defaults(bf16=fast_bf16_available())
-    # a field may be named as on the command line's aliases too (label_column_name for label_column)
-    dests = {option.lstrip("-"): action.dest for action in parser._actions for option in action.option_strings}
-    given = {dests.get(word[2:].split("=")[0]) for word in argv if word.startswith("--")}
+    parser = ArgumentParser(
+        (ModelArguments, DataArguments, LSTMTrainingArguments, RunArguments),
+        usage="python scripts/train.py [CONFIG.yaml] [--field value ...]",
+    )
+    names = option_names(parser)
+    on_command_line = {names.get(word[2:].split("=")[0]) for word in argv if word.startswith("--")}
+    given = set(on_command_line)
     if argv and argv[0].endswith((".yaml", ".yml", ".json")):
-        config_path = argv.pop(0)
-        with open(config_path) as handle:
-            values = yaml.safe_load(handle) or {}
-        unknown = sorted(set(values) - set(dests))
-        if unknown:
-            raise SystemExit(f"{config_path}: unknown field(s) {unknown}")
-        values = {dests[name]: value for name, value in values.items()}
+        values = read_config_file(argv.pop(0), parser)
         given |= set(values)
         parser.set_defaults(**values)
         for action in parser._actions:  # a required field given in the file is no longer required
@@ -103,8 +147,45 @@ def parse_arguments(argv=None):
                 action.required = False
     refused = [name for name in REFUSED_TRAINING_ARGUMENTS if name in given]
     if refused:
-        raise SystemExit(f"--{refused[0]} is not supported: {REFUSED_TRAINING_ARGUMENTS[refused[0]]}")
-    return parser.parse_args_into_dataclasses(args=argv)
+        raise ArgumentError(f"--{refused[0]} is not supported: {REFUSED_TRAINING_ARGUMENTS[refused[0]]}")
+    try:
+        *parsed, remaining = parser.parse_args_into_dataclasses(args=argv, return_remaining_strings=True)
+    except ValueError as error:  # a dataclass's __post_init__ refused a value
+        raise ArgumentError(str(error)) from None
+    if remaining:
+        word = next((word for word in remaining if word.startswith("-")), remaining[0])
+        raise unknown_option(word, [f"--{name}" for name in names])
+    model_args, data_args, training_args, run_args = parsed
+    check_together(model_args, data_args, training_args)
+    if training_args.output_dir is None:
+        raise ArgumentError("--output_dir is required (in the config file or on the command line)")
+    if model_args.model_name_or_path and given & set(SHAPE_FIELDS):
+        check_shape_fields(model_args, run_args.hub_dir, given & set(SHAPE_FIELDS), on_command_line)
+    if run_args.push_to_hub_dir is not None:
+        if training_args.hub_model_id is None:
+            raise ArgumentError("--push_to_hub_dir needs --hub_model_id org/name")
+        check_repo_id(training_args.hub_model_id)  # refuse a bad id before an hour of training
+    return model_args, data_args, training_args, run_args
+
+
+def check_shape_fields(model_args, hub_dir, named, on_command_line):
+    """A model started from a saved one has that model's shape: refuse a shape field asked for on the command line
+    with another value; one from the config file (written for a model trained from scratch) gives way, with a
+    warning."""
+    try:
+        base = LSTMConfig.from_pretrained(resolve_model(model_args.model_name_or_path, hub_dir))
+    except OSError as error:
+        raise ArgumentError(f"--model_name_or_path {model_args.model_name_or_path}: {error}") from None
+    for name in sorted(named):
+        if getattr(base, name) == getattr(model_args, name):
+            continue
+        if name in on_command_line:
+            raise ArgumentError(
+                f"--{name} {getattr(model_args, name)} differs from {model_args.model_name_or_path}'s {name} "
+                f"{getattr(base, name)}: a model started from a saved one keeps its shape; drop --{name}"
+            )
+        logger.warning("%s %s of %s is kept (the config file's %s gives way)", name, getattr(base, name),
+                       model_args.model_name_or_path, getattr(model_args, name))
 
 
 class CheckpointCompleteCallback(TrainerCallback):
@@ -129,24 +210,6 @@ class ElapsedTimeCallback(TrainerCallback):
             state.log_history[-1]["elapsed_s"] = round(time.time() - self.started, 1)
 
 
-def complete_checkpoints(output_dir, remove_partial=False):
-    """The checkpoints the marker calls complete, oldest first; with `remove_partial`, half-written ones (killed
-    mid-save) are removed."""
-    complete = []
-    for checkpoint in Path(output_dir).glob("checkpoint-*"):
-        if (checkpoint / COMPLETE_MARKER).is_file():
-            complete.append(checkpoint)
-        elif remove_partial:
-            shutil.rmtree(checkpoint)
-    return sorted(complete, key=lambda path: int(path.name.split("-")[1]))
-
-
-def last_complete_checkpoint(output_dir, remove_partial=True):
-    """The newest checkpoint the marker calls complete; half-written ones (killed mid-save) are removed."""
-    complete = complete_checkpoints(output_dir, remove_partial)
-    return str(complete[-1]) if complete else None
-
-
 def check_rng_state(checkpoint, world_size, allow_inexact):
     """Exact resume needs every process's RNG state; refuse a missing or damaged one unless told otherwise."""
     names = ["rng_state.pth"] if world_size == 1 else [f"rng_state_{rank}.pth" for rank in range(world_size)]
@@ -161,10 +224,6 @@ def check_rng_state(checkpoint, world_size, allow_inexact):
                 f"{path}: RNG state missing or damaged ({type(error).__name__}); an exact resume is impossible. "
                 "Pass --allow_inexact_resume to resume anyway (results will differ from an uninterrupted run)."
             ) from error
-
-
-def has_trained_model(directory):
-    return any((Path(directory) / name).exists() for name in MODEL_FILES)
 
 
 # The fields of a model that its weights depend on: a model started from a saved one takes them from that model.
@@ -263,58 +322,6 @@ def init_head_bias_from_labels(model, labels, task):
         bias.copy_((counts / counts.sum()).log().to(bias.dtype))  # a class never seen counts as seen once
 
 
-def save_final_model(trainer, output_dir, extra_files):
-    """Write the trained model beside `output_dir`, then swap it in: a reader never sees a half-written model.
-
-    The new folder gets the model, tokenizer and `extra_files` ({name: text or bytes}); checkpoints move along with it.
-    """
-    output_dir = Path(output_dir)
-    staging = output_dir.with_name(f"{output_dir.name}.saving")
-    if staging.exists() and trainer.is_world_process_zero():
-        shutil.rmtree(staging)  # left by a run killed while saving
-    try:
-        trainer.save_model(str(staging))
-        if not trainer.is_world_process_zero():
-            return
-        # The Trainer pickles its arguments beside the model; a model folder is what users download and load, so it
-        # holds no pickle: the arguments go in as JSON (checkpoints keep the Trainer's own files for resuming).
-        (staging / "training_args.bin").unlink(missing_ok=True)
-        (staging / "training_args.json").write_text(trainer.args.to_json_string())
-        for name, content in extra_files.items():
-            path = staging / name
-            path.write_bytes(content) if isinstance(content, bytes) else path.write_text(content)
-    except OSError as error:  # disk full, quota, permissions
-        shutil.rmtree(staging, ignore_errors=True)
-        raise SystemExit(f"saving the trained model failed: {error}; {output_dir} is unchanged") from error
-    old = None
-    if output_dir.exists():
-        for entry in output_dir.iterdir():  # this run's checkpoints (an earlier run's were removed at its start)
-            if entry.name.startswith("checkpoint-"):
-                entry.rename(staging / entry.name)
-        old = output_dir.with_name(f"{output_dir.name}.old-{os.getpid()}")
-        output_dir.rename(old)
-    staging.rename(output_dir)
-    if old is not None:
-        shutil.rmtree(old)
-
-
-def test_predictions_jsonl(logits, label_names):
-    """The test split's predictions, one JSON line per review of `logits` (reviews, num_labels): `{"label",
-    "probabilities"}` (every class's probability) or `{"rating"}` for regression, as `hf_lstm.prediction.predict`
-    answers."""
-    logits = torch.from_numpy(logits).double()  # (reviews, num_labels)
-    if label_names is None:
-        rows = [{"rating": value} for value in logits[:, 0].tolist()]
-    else:
-        probabilities = logits.softmax(dim=-1).tolist()
-        rows = [
-            {"label": label_names[max(range(len(row)), key=row.__getitem__)],
-             "probabilities": dict(zip(label_names, row))}
-            for row in probabilities
-        ]
-    return "".join(json.dumps(row) + "\n" for row in rows)
-
-
 def score_test_split(trainer, test_split, label_names):
     """Score the test split once: (test metrics, {file name: content}) with test_results.json, every review's
     prediction in test_predictions.jsonl and, for classification, the confusion matrix."""
@@ -330,7 +337,9 @@ def score_test_split(trainer, test_split, label_names):
     trainer.log_metrics("test", test.metrics)
     files = {
         "test_results.json": json.dumps(test.metrics, indent=2),
-        "test_predictions.jsonl": test_predictions_jsonl(logits, label_names),
+        "test_predictions.jsonl": prediction_records(
+            results_from_logits(logits, label_names), test_split["row"], test_split["labels"], label_names
+        ),
     }
     if label_names is not None:
         title = f"{Path(args.output_dir).name}: test"
@@ -348,31 +357,21 @@ def score_language_model(trainer):
     return metrics, {"eval_results.json": json.dumps(metrics, indent=2)}
 
 
+def hub_revision(model, folder):
+    """`org/name@<revision id>` for a model taken from a hub directory (its snapshot folder is named by the id), None
+    for a model folder."""
+    if folder is None or Path(folder) == Path(model):
+        return None
+    return f"{model.partition('@')[0]}@{Path(folder).name}"
+
+
 def run(argv=None):
     """Parse, train, test and save; returns the `Trainer` and the test metrics."""
     model_args, data_args, training_args, run_args = parse_arguments(argv)
-    if training_args.output_dir is None:
-        raise SystemExit("--output_dir is required (in the config file or on the command line)")
-    if has_trained_model(training_args.output_dir) and not (run_args.overwrite_output_dir or run_args.resume):
-        raise SystemExit(
-            f"{training_args.output_dir} already holds a trained model; pass --overwrite_output_dir to replace it "
-            "(the old one stays until the new one is saved) or --resume to continue its checkpoints"
-        )
-    if model_args.pretrained_vectors and model_args.word2vec_epochs:
-        raise SystemExit("give either --pretrained_vectors or --word2vec_epochs, not both: each sets the embedding")
-    if model_args.model_name_or_path and (model_args.pretrained_vectors or model_args.word2vec_epochs):
-        raise SystemExit("--model_name_or_path brings its own embedding: drop --pretrained_vectors / --word2vec_epochs")
-    if model_args.adversarial_epsilon and model_args.freeze_embeddings:
-        raise SystemExit("--adversarial_epsilon needs trainable embeddings: drop --freeze_embeddings")
-    if model_args.gradual_unfreezing and training_args.world_size > 1:
-        raise SystemExit("--gradual_unfreezing runs in one process: DDP fixes the trainable parameters at its start")
-    if run_args.average_last_checkpoints == 1 or run_args.average_last_checkpoints < 0:
-        count = run_args.average_last_checkpoints
-        raise SystemExit(f"--average_last_checkpoints must be 0 (off) or at least 2, got {count}")
-    if run_args.push_to_hub_dir is not None:
-        if training_args.hub_model_id is None:
-            raise SystemExit("--push_to_hub_dir needs --hub_model_id org/name")
-        check_repo_id(training_args.hub_model_id)  # refuse a bad id before an hour of training
+    if launch_problem():
+        raise SystemExit(launch_problem())
+    torch.set_num_threads(cpu_threads(run_args.cpu_threads))
+    check_output_dir(training_args.output_dir, run_args.overwrite_output_dir, run_args.resume)
 
     language_modeling = data_args.task == "language_modeling"
     if language_modeling:
@@ -381,8 +380,6 @@ def run(argv=None):
             training_args.train_sampling_strategy = "random"
         training_args.metric_for_best_model, training_args.greater_is_better = "loss", False
         training_args.prediction_loss_only = True
-        if model_args.head_bias_from_labels:
-            raise SystemExit("--head_bias_from_labels is for classification and regression heads")
 
     started = time.time()
     base, base_tokenizer = None, None
@@ -395,7 +392,7 @@ def run(argv=None):
     set_seed(training_args.seed)
     model = build_model(model_args, data_args, tokenizer, label_names, base)
     if base is not None:
-        print(f"starting from {model_args.model_name_or_path}: its vocabulary ({len(tokenizer)} entries), shape and "
+        logger.info(f"starting from {model_args.model_name_or_path}: its vocabulary ({len(tokenizer)} entries), shape and "
               "encoder weights")
     if model_args.head_bias_from_labels:
         init_head_bias_from_labels(model, splits["train"]["labels"], data_args.task)
@@ -404,7 +401,7 @@ def run(argv=None):
         vectors_found = load_pretrained_embeddings(
             model, tokenizer, model_args.pretrained_vectors, freeze=model_args.freeze_embeddings
         )
-        print(f"{model_args.pretrained_vectors}: vectors found for {vectors_found:.1%} of the vocabulary")
+        logger.info(f"{model_args.pretrained_vectors}: vectors found for {vectors_found:.1%} of the vocabulary")
     word2vec_share = None
     if model_args.word2vec_epochs:
         word2vec_share = train_word2vec_embeddings(
@@ -415,7 +412,7 @@ def run(argv=None):
             seed=training_args.seed,
             skipgram=model_args.word2vec_skipgram,
         )
-        print(f"word2vec on the training split: vectors learned for {word2vec_share:.1%} of the vocabulary")
+        logger.info(f"word2vec on the training split: vectors learned for {word2vec_share:.1%} of the vocabulary")
 
     checkpoint = None
     if run_args.resume:
@@ -450,8 +447,7 @@ def run(argv=None):
         optimizers=(optimizer, None),
     )
     if not run_args.resume and Path(training_args.output_dir).exists() and trainer.is_world_process_zero():
-        for stale in Path(training_args.output_dir).glob("checkpoint-*"):
-            shutil.rmtree(stale)  # checkpoints of an earlier run must not be mixed into this one
+        set_aside_previous_checkpoints(training_args.output_dir)  # never mixed into this run, kept until it saves
     train_result = trainer.train(resume_from_checkpoint=checkpoint)
     trainer.log_metrics("train", train_result.metrics)
     average = None
@@ -483,6 +479,7 @@ def run(argv=None):
         "wall_time_s": round(elapsed, 1),  # data preparation, training, test and plots
         "device": str(training_args.device),
         "world_size": training_args.world_size,
+        "cpu_threads": torch.get_num_threads(),
         "pretrained_vectors_found": vectors_found,
         "word2vec_vocabulary_share": word2vec_share,
         "checkpoint_average": average,
@@ -497,7 +494,7 @@ def run(argv=None):
         elapsed,
         " ".join(["python scripts/train.py", *(sys.argv[1:] if argv is None else argv)]),
         weights=weights,
-        base_model=model_args.model_name_or_path if run_args.hub_dir else None,
+        base_model=hub_revision(model_args.model_name_or_path, base),
     )
     save_final_model(
         trainer,
@@ -516,17 +513,20 @@ def run(argv=None):
         print(json.dumps(scored, indent=2))
         if run_args.push_to_hub_dir is not None:
             revision = push(training_args.output_dir, training_args.hub_model_id, run_args.push_to_hub_dir)
-            print(f"pushed {training_args.hub_model_id} revision {revision} to {run_args.push_to_hub_dir}")
+            logger.info(f"pushed {training_args.hub_model_id} revision {revision} to {run_args.push_to_hub_dir}")
     return trainer, scored
 
 
 def main(argv=None):
-    """The command line: a bad argument or bad data ends with one `error: ...` line and exit status 1."""
+    """The command line: a bad argument or bad data ends with one `error: ...` line and exit status 1, written once
+    however many processes were launched (by the main one)."""
+    main_process = int(os.environ.get("RANK", "0")) == 0
+    logging.basicConfig(format="%(message)s", level=logging.INFO if main_process else logging.WARNING)
     try:
         run(argv)
-    except (DataError, HubError, ModelFolderError) as error:
-        raise SystemExit(f"error: {error}") from None
+    except (ArgumentError, DataError, HubError, ModelFolderError, OutputFolderError) as error:
+        raise SystemExit(f"error: {error}" if main_process else 1) from None
     except SystemExit as error:
         if isinstance(error.code, str):
-            raise SystemExit(f"error: {error.code}") from None
+            raise SystemExit(f"error: {error.code}" if main_process else 1) from None
         raise

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from transformers import HfArgumentParser
 
 import hf_lstm  # noqa: F401  (registers the hf_lstm model type: no remote code is needed)
-from hf_lstm.prediction import load_classifier, predict
+from hf_lstm.prediction import load_classifier, predict, read_texts
 
 
 @dataclass
@@ -40,11 +40,8 @@ def main(argv=None):
     parser = HfArgumentParser(PredictArguments)
     parser.add_argument("texts", nargs="*", help="Texts to classify.")
     args, positional = parser.parse_args_into_dataclasses(args=argv)
-    texts = positional.texts
-    if not texts:
-        lines = open(args.file, encoding="utf-8") if args.file else sys.stdin
-        texts = [line.rstrip("\n") for line in lines]
     try:
+        texts = positional.texts or (read_texts(args.file) if args.file else sys.stdin.read().splitlines())
         classifier = load_classifier(
             args.model, hub_dir=args.hub_dir, quantize=args.quantize, batch_size=args.batch_size, backend=args.backend
         )

@@ -3,6 +3,7 @@
     python scripts/push.py outputs/imdb myteam/imdb-lstm --hub_dir /shared/hub --tag v1
 """
 
+import logging
 import sys
 from dataclasses import dataclass, field
 
@@ -15,16 +16,23 @@ from hf_lstm.hub import HubError, push
 class PushArguments:
     hub_dir: str = field(metadata={"help": "The hub directory (Hugging Face cache layout)."})
     branch: str = field(default="main", metadata={"help": "Branch moved to the new revision."})
-    tag: str | None = field(default=None, metadata={"help": "Also tag the revision with this name."})
+    tag: str | None = field(
+        default=None,
+        metadata={"help": "Also tag the revision with this name. Tags do not move: one naming another revision is refused."},
+    )
+    force_tag: bool = field(
+        default=False, metadata={"help": "Move --tag even if it names another revision (and say from where to where)."}
+    )
 
 
 def main(argv=None):
+    logging.basicConfig(format="%(message)s", level=logging.INFO)
     parser = HfArgumentParser(PushArguments)
     parser.add_argument("model_dir", help="A folder written by scripts/train.py (or save_pretrained).")
     parser.add_argument("repo_id", help="'org/name' (validated like huggingface_hub does).")
     args, positional = parser.parse_args_into_dataclasses(args=argv)
     try:
-        print(push(positional.model_dir, positional.repo_id, args.hub_dir, branch=args.branch, tag=args.tag))
+        print(push(positional.model_dir, positional.repo_id, args.hub_dir, branch=args.branch, tag=args.tag, force_tag=args.force_tag))
     except HubError as error:
         print(f"error: {error}", file=sys.stderr)
         raise SystemExit(1) from error

@@ -5,8 +5,8 @@ on the command line.
     accelerate launch scripts/train.py configs/imdb_lm.yaml && accelerate launch scripts/train.py configs/imdb_pretrained.yaml
     python scripts/train.py configs/tiny.yaml --output_dir /tmp/tiny --num_train_epochs 1
 
-Fields: ModelArguments and DataArguments (hf_lstm/arguments.py), transformers' TrainingArguments, RunArguments
-(hf_lstm/training.py); `python scripts/train.py --help` lists them all.
+Fields: ModelArguments, DataArguments, RunArguments and LSTMTrainingArguments (transformers' TrainingArguments with
+the LSTM's defaults), all in hf_lstm/arguments.py; `python scripts/train.py --help` lists them, grouped.
 """
 
 from hf_lstm.training import main

@@ -8,6 +8,7 @@ from safetensors.torch import load_file, save_file
 
 from hf_lstm.averaging import average_checkpoints, use_checkpoint_average
 from hf_lstm import training
+from hf_lstm.arguments import ArgumentError
 from hf_lstm.training import run
 
 from .test_training import LAUNCH_ENV, two_process_launch
@@ -81,7 +82,7 @@ def test_tiny_run_with_averaging_saves_the_weights_validation_chose(tmp_path):
 @pytest.mark.parametrize("count", ["1", "-2"])
 def test_averaging_fewer_than_two_checkpoints_is_refused_before_any_work(tmp_path, count, monkeypatch):
     monkeypatch.setattr(training, "prepare_data", lambda *args: pytest.fail("data prepared before the check"))
-    with pytest.raises(SystemExit, match=f"at least 2, got {count}"):
+    with pytest.raises(ArgumentError, match=f"at least 2, got {count}"):
         run(["configs/tiny.yaml", "--average_last_checkpoints", count, "--output_dir", str(tmp_path / "model")])
 
 

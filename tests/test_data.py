@@ -50,7 +50,7 @@ def test_clothing_splits_80_10_10_with_joined_title_and_text():
     assert names is None and set(regression["train"]["labels"]) == {1.0, 2.0, 3.0, 4.0, 5.0}
 
 
-@pytest.mark.parametrize("bad_value, shown", [("", "''"), ("6", "'6'"), ("-1", "'-1'"), ("4.0", "'4.0'"), ("five", "'five'")])
+@pytest.mark.parametrize("bad_value, shown", [("", "''"), ("6", "'6'"), ("-1", "'-1'"), ("4.5", "'4.5'"), ("five", "'five'")])
 def test_invalid_labels_are_refused_naming_column_and_row(tmp_path, bad_value, shown):
     path = tmp_path / "reviews.csv"
     rows = [f"nice dress {i},{(i % 5) + 1}" for i in range(20)]
@@ -246,3 +246,73 @@ def test_a_text_file_holds_one_document_a_line(tmp_path):
     path = tmp_path / "corpus.txt"
     path.write_text("first document\nsecond document\n")
     assert load_raw_dataset(str(path))["train"]["text"] == ["first document", "second document"]
+
+
+def test_a_dataset_of_few_distinct_phrases_splits_by_phrase(tmp_path):
+    path = tmp_path / "intents.csv"
+    phrases = [f"phrase {chr(97 + i)} please" for i in range(16)]
+    path.write_text("text,intent\n" + "".join(f"{phrases[i % 16]},{('ask', 'tell')[i % 16 % 2]}\n" for i in range(300)))
+    args = DataArguments(dataset_name=str(path), label_column="intent")
+    splits, names = make_splits(load_raw_dataset(args.dataset_name), args)
+    assert names == ["ask", "tell"]
+    texts = [set(splits[split]["text"]) for split in ("train", "validation", "test")]
+    assert all(texts) and not (texts[0] & texts[1] or texts[0] & texts[2] or texts[1] & texts[2])
+    assert sum(len(splits[split]) for split in splits) == 300
+
+
+def test_too_few_distinct_texts_is_a_clear_error(tmp_path):
+    path = tmp_path / "empty.csv"
+    path.write_text("text,label\n" + "".join(f",{('a', 'b')[i % 2]}\n" for i in range(40)))
+    args = DataArguments(dataset_name=str(path))
+    with pytest.raises(DataError, match=r"1 distinct text\(s\) in 40 rows, too few to hold some out"):
+        make_splits(load_raw_dataset(args.dataset_name), args)
+
+
+def test_float_class_labels_from_pandas_match_by_value(tmp_path):
+    path = tmp_path / "stars.jsonl"
+    path.write_text("".join(f'{{"text": "review {i}", "stars": {float(i % 5 + 1)}}}\n' for i in range(50)))
+    args = DataArguments(dataset_name=str(path), label_column="stars", class_names=["1", "2", "3", "4", "5"])
+    splits, names = make_splits(load_raw_dataset(args.dataset_name), args)
+    assert names == ["1", "2", "3", "4", "5"]
+    row = splits["train"][0]
+    assert names[row["labels"]] == str(int(row["text"].split()[1]) % 5 + 1)  # 5.0 is class "5"
+    inferred, names = make_splits(load_raw_dataset(args.dataset_name), replace(args, class_names=None))
+    assert names == ["1", "2", "3", "4", "5"]  # inferred names are written as numbers, not "5.0"
+
+
+def class_label_dataset():
+    features = Features({"text": Value("string"), "label": ClassLabel(names=["neg", "pos"])})
+    rows = {"text": [f"review {i}" for i in range(40)], "label": [i % 2 for i in range(40)]}
+    return DatasetDict({"train": Dataset.from_dict(rows, features=features)})
+
+
+def test_class_names_rename_or_reorder_a_class_label_column():
+    raw = class_label_dataset()
+    splits, names = make_splits(raw, DataArguments(dataset_name="mem", class_names=["negative", "positive"]))
+    assert names == ["negative", "positive"]  # renamed, in the column's order
+    assert [names[label] for label in splits["train"]["labels"]] == [
+        ("negative", "positive")[int(text.split()[1]) % 2] for text in splits["train"]["text"]]
+    splits, names = make_splits(raw, DataArguments(dataset_name="mem", class_names=["pos", "neg"]))
+    assert names == ["pos", "neg"]  # reordered: each review keeps its class
+    assert [names[label] for label in splits["train"]["labels"]] == [
+        ("neg", "pos")[int(text.split()[1]) % 2] for text in splits["train"]["text"]]
+    with pytest.raises(DataError, match=r"\['neg', 'pos'\].*\['a', 'b', 'c'\]"):
+        make_splits(raw, DataArguments(dataset_name="mem", class_names=["a", "b", "c"]))
+
+
+def test_train_validation_and_test_files_are_one_split_each(tmp_path):
+    for split, count in (("train", 40), ("validation", 10), ("test", 12)):
+        (tmp_path / f"{split}.csv").write_text(
+            "text,label\n" + "".join(f"{split} review {i},{('a', 'b')[i % 2]}\n" for i in range(count)))
+    args = DataArguments(train_file=str(tmp_path / "train.csv"), validation_file=str(tmp_path / "validation.csv"),
+                         test_file=str(tmp_path / "test.csv"))
+    assert args.dataset_name == str(tmp_path / "train.csv")
+    splits, _ = make_splits(load_raw_dataset(args.dataset_name, data_files=args.data_files()), args)
+    assert {split: len(splits[split]) for split in splits} == {"train": 40, "validation": 10, "test": 12}
+    assert splits["test"]["row"] == list(range(12))  # each review's row in its file, for the prediction record
+    assert splits["test"][3]["text"] == "test review 3"
+
+
+def test_a_folder_that_does_not_exist_is_named():
+    with pytest.raises(DataError, match="no/such/folder: no such file or folder"):
+        load_raw_dataset("no/such/folder")

@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 
-from hf_lstm.hub import HubError, list_hub, pull, push, resolve, verify
+from hf_lstm.hub import HubError, list_hub, pull, push, resolve, resolve_model, verify
 
 from .conftest import save_tiny_model
 
@@ -215,3 +215,30 @@ def test_disk_full_during_push_is_a_clear_error_and_the_old_revision_stays(saved
     assert list_hub(hub)["team/sentiment"]["branches"] == {"main": old}
     assert "model.safetensors" in verify(resolve("team/sentiment", hub))
     assert not list(hub.rglob(".tmp-*"))
+
+
+def test_a_tag_names_one_revision_for_good_unless_moved_on_purpose(saved_model, tmp_path, caplog):
+    hub = tmp_path / "hub"
+    first = push(saved_model, "team/sentiment", hub, tag="v1")
+    assert push(saved_model, "team/sentiment", hub, tag="v1") == first  # the same files again: nothing moves
+    (saved_model / "notes.txt").write_text("retrained")
+    with pytest.raises(HubError, match=f"team/sentiment: tag 'v1' already names revision {first}; tags do not move"):
+        push(saved_model, "team/sentiment", hub, tag="v1")
+    listing = list_hub(hub)["team/sentiment"]
+    assert listing["tags"] == {"v1": first} and listing["branches"] == {"main": first}  # refused before any write
+    assert listing["revisions"] == [first]
+    with caplog.at_level("WARNING", logger="hf_lstm.hub"):
+        second = push(saved_model, "team/sentiment", hub, tag="v1", force_tag=True)
+    assert list_hub(hub)["team/sentiment"]["tags"] == {"v1": second}
+    assert f"tag 'v1' moved from revision {first} to {second}" in caplog.text
+
+
+def test_a_model_name_that_is_no_folder_is_looked_up_in_hf_hub_cache_or_refused(saved_model, tmp_path, monkeypatch):
+    hub = tmp_path / "hub"
+    revision = push(saved_model, "team/sentiment", hub, tag="v1")
+    monkeypatch.delenv("HF_HUB_CACHE", raising=False)
+    with pytest.raises(HubError, match="team/sentiment@v1: no such model folder; .* pass --hub_dir DIR"):
+        resolve_model("team/sentiment@v1")
+    assert resolve_model(str(saved_model)) == str(saved_model)  # a folder is a folder
+    monkeypatch.setenv("HF_HUB_CACHE", str(hub))
+    assert resolve_model("team/sentiment@v1") == str(hub / "models--team--sentiment" / "snapshots" / revision)

@@ -82,7 +82,7 @@ def test_adversarial_training_needs_trainable_embeddings_and_a_non_negative_epsi
     model.lstm.embeddings.weight.requires_grad_(False)
     with pytest.raises(ValueError, match="needs trainable embeddings"):
         model(torch.randint(2, 50, (2, 5)), labels=torch.tensor([0, 1]))
-    with pytest.raises(ValueError, match="adversarial_epsilon must be >= 0, got -1.0"):
+    with pytest.raises(ValueError, match=r"adversarial_epsilon must be 0 \(off\) or positive; got -1.0"):
         LSTMForSequenceClassification(tiny_config(adversarial_epsilon=-1.0))
 
 
@@ -156,7 +156,7 @@ def test_bad_config_values_are_refused():
         LSTMModel(tiny_config(cell_type="transformer"))
     with pytest.raises(ValueError, match="reference"):
         LSTMModel(tiny_config(cell_type="gru", lstm_impl="reference"))
-    with pytest.raises(ValueError, match="recurrent_dropout must be in"):
+    with pytest.raises(ValueError, match=r"recurrent_dropout is a probability in \[0, 1\); got 1.0"):
         LSTMModel(tiny_config(recurrent_dropout=1.0))
 
 

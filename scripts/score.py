@@ -1,0 +1,66 @@
+"""Score a trained classifier on labelled data it has not seen: the metrics training reports (accuracy and macro F1,
+or RMSE and MAE), and every review's prediction beside its gold label.
+
+    python scripts/score.py outputs/imdb data/imdb --split test
+    python scripts/score.py outputs/clothing new_reviews.csv --text_columns title review --label_column rating \
+        --predictions new_reviews_predictions.jsonl
+    python scripts/score.py myteam/imdb-lstm@v1 data/imdb --hub_dir /shared/hub
+
+The metrics go to standard output as JSON; --predictions writes one JSON line per review: its row in the data, its
+gold label and the prediction (as scripts/predict.py prints it).
+"""
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from transformers import HfArgumentParser
+
+import hf_lstm  # noqa: F401  (registers the hf_lstm model type)
+from hf_lstm.data import labelled_split
+from hf_lstm.prediction import label_names_of, load_classifier, score_dataset
+
+logger = logging.getLogger("score")
+
+
+@dataclass
+class ScoreArguments:
+    hub_dir: str | None = field(default=None, metadata={"help": "Hub directory to take the model from."})
+    split: str | None = field(
+        default=None, metadata={"help": "Split to score (default: a file's only split, else the test split)."}
+    )
+    text_columns: list[str] = field(default_factory=lambda: ["text"], metadata={"help": "Columns joined as the text."})
+    label_column: str = field(default="label", metadata={"help": "Column with the gold label (a class name or id, "
+                                                                 "or the rating for a regression model)."})
+    predictions: str | None = field(
+        default=None, metadata={"help": "Write the predictions here (JSON lines); an existing file is refused."}
+    )
+    batch_size: int = field(default=64, metadata={"help": "Texts per forward pass."})
+
+
+def main(argv=None):
+    logging.basicConfig(format="%(message)s", level=logging.INFO)
+    parser = HfArgumentParser(ScoreArguments)
+    parser.add_argument("model", help="A trained model folder, or org/name[@revision] with --hub_dir.")
+    parser.add_argument("data", help="Labelled data: a .csv/.json/.jsonl/.parquet file, a dataset folder or hub id.")
+    args, positional = parser.parse_args_into_dataclasses(args=argv)
+    try:
+        if args.predictions and Path(args.predictions).exists():
+            raise ValueError(f"{args.predictions}: exists; choose a new file for the predictions")
+        classifier = load_classifier(positional.model, hub_dir=args.hub_dir, batch_size=args.batch_size)
+        dataset = labelled_split(
+            positional.data, args.split, args.text_columns, args.label_column, label_names_of(classifier)
+        )
+        metrics, records = score_dataset(classifier, dataset)
+        if args.predictions:
+            Path(args.predictions).write_text(records, encoding="utf-8")
+    except (ValueError, OSError) as error:
+        raise SystemExit(f"error: {error}") from None
+    if args.predictions:
+        logger.info("%s: %d predictions written", args.predictions, len(dataset))
+    print(json.dumps(metrics, indent=2))
+
+
+if __name__ == "__main__":
+    main()
