@@ -1,13 +1,26 @@
 """Dataclasses for `HfArgumentParser`: what to train (model), on what (data), how (`LSTMTrainingArguments`, the
 Trainer's arguments with defaults for a small recurrent model) and around it (run). Each checks its own values when
-it is built, so a bad command line or config file is refused before any folder or data is touched."""
+it is built, so a bad command line or config file is refused before any folder or data is touched; `parse_arguments`
+reads `[CONFIG.yaml] [--field value ...]` into them."""
 
-from dataclasses import dataclass, field, fields
+import argparse
+import difflib
+import inspect
+import logging
+import os
+import re
+import sys
+from dataclasses import dataclass, field, fields, make_dataclass
+from pathlib import Path
 
-from transformers import TrainingArguments
+import yaml
+from transformers import HfArgumentParser, TrainingArguments
 
 from .configuration_lstm import CELL_TYPES, LSTM_IMPLS, POOLINGS, TRUNCATIONS, LSTMConfig
 from .hardware import fast_bf16_available, has_accelerator
+from .hub import check_repo_id, resolve_model
+
+logger = logging.getLogger(__name__)
 
 TASKS = ("classification", "regression", "language_modeling")
 # Validation metrics by task (`build_compute_metrics`), and those where lower is better.
@@ -20,11 +33,46 @@ class ArgumentError(ValueError):
     """A refused option or option value; the message names the field (`--name`)."""
 
 
-@dataclass
-class ModelArguments:
-    """The shape of the network (each field of `LSTMConfig` here becomes one) and its initial weights."""
+# LSTMConfig's keywords that a run sets from elsewhere: the vocabulary (`vocab_size`, `pad_token_id`) and the data's
+# truncation (`truncation`, `max_tokens` from DataArguments' `truncation` and `max_length`).
+NOT_MODEL_OPTIONS = ("vocab_size", "pad_token_id", "truncation", "max_tokens")
+CONFIG_CHOICES = {"pooling": POOLINGS, "cell_type": CELL_TYPES, "lstm_impl": LSTM_IMPLS}
+DOCUMENTED_ARGUMENT = re.compile(r"^ {8}(\w+) \(`([^`]+)`, \*optional\*, defaults to .+?\):\n((?: {12}.*\n?)+)", re.M)
+DOCUMENTED_TYPES = {"int": int, "float": float, "bool": bool, "str": str, "list[int]": list[int]}
 
-    _argument_group_name = "model (the network; hf_lstm/arguments.py ModelArguments)"
+
+def config_options(config_class=LSTMConfig, skip=NOT_MODEL_OPTIONS):
+    """One dataclass field per keyword of `config_class.__init__`: its type and help from the class docstring's
+    `Args:` section, its default from the signature, its choices from `CONFIG_CHOICES`. The config is the one owner
+    of the model's options; the command line offers them as they are."""
+    documented = {name: (kind, " ".join(line.strip() for line in text.splitlines()))
+                  for name, kind, text in DOCUMENTED_ARGUMENT.findall(config_class.__doc__)}
+    options = []
+    for name, parameter in inspect.signature(config_class.__init__).parameters.items():
+        if name in ("self", "kwargs") or name in skip:
+            continue
+        kind, text = documented[name]  # every keyword is documented (tests/test_configuration_lstm.py)
+        metadata = {"help": text}
+        if name in CONFIG_CHOICES:
+            metadata["choices"] = CONFIG_CHOICES[name]
+        default = parameter.default
+        if isinstance(default, (list, tuple)):
+            options.append((name, DOCUMENTED_TYPES[kind], field(default_factory=lambda d=default: list(d), metadata=metadata)))
+        else:
+            options.append((name, DOCUMENTED_TYPES[kind], field(default=default, metadata=metadata)))
+    return options
+
+
+# The model's options, generated from LSTMConfig (see `config_options`).
+LSTMConfigArguments = make_dataclass("LSTMConfigArguments", config_options())
+
+
+@dataclass
+class ModelArguments(LSTMConfigArguments):
+    """The network: `LSTMConfig`'s options (its fields, with its defaults and documentation) and how its weights
+    start."""
+
+    _argument_group_name = "model (LSTMConfig's fields, and how the weights start; hf_lstm/arguments.py)"
 
     model_name_or_path: str | None = field(
         default=None,
@@ -32,50 +80,6 @@ class ModelArguments:
             "help": "Start from a saved model: a folder, or org/name[@revision] with --hub_dir. Its tokenizer is "
             "reused (no new vocabulary) and its encoder weights and shape are loaded; the head is new where the "
             "labels differ. Dropout and pooling fields still apply."
-        },
-    )
-
-    embedding_dim: int = field(default=100, metadata={"help": "Width of the word embeddings."})
-    hidden_size: int = field(default=256, metadata={"help": "Width of the recurrent state of each direction."})
-    num_layers: int = field(default=1, metadata={"help": "Number of stacked recurrent layers."})
-    bidirectional: bool = field(default=False, metadata={"help": "Also read each review right to left."})
-    dropout: float = field(default=0.0, metadata={"help": "Dropout between layers and before the classifier."})
-    embedding_dropout: float = field(default=0.0, metadata={"help": "Dropout on the word embeddings."})
-    recurrent_dropout: float = field(
-        default=0.0,
-        metadata={"help": "Dropout on the hidden-to-hidden weights in training (DropConnect, one mask per batch)."},
-    )
-    separate_directions: bool = field(
-        default=False,
-        metadata={
-            "help": "Keep a bidirectional stack's two directions apart from layer to layer (ELMo); a two-way "
-            "language model needs it, and a classifier started from one keeps it."
-        },
-    )
-    adaptive_softmax_cutoffs: list[int] = field(
-        default_factory=lambda: [2000, 10000],
-        metadata={"help": "Language models: vocabulary ids where the adaptive softmax's rarer-word clusters start."},
-    )
-    pooling: str = field(
-        default="last", metadata={"help": "last | mean | max | mean_max | last_mean_max.", "choices": POOLINGS}
-    )
-    cell_type: str = field(default="lstm", metadata={"help": "lstm | gru | rnn (tanh).", "choices": CELL_TYPES})
-    lstm_impl: str = field(
-        default="torch",
-        metadata={"help": "torch (fast) | reference (the gate-level LSTM, slow, for reading).", "choices": LSTM_IMPLS},
-    )
-    expected_value_loss_weight: float = field(
-        default=0.0,
-        metadata={
-            "help": "Classes that are numbers (star ratings): add this weight x squared error of the expected value "
-            "under the predicted probabilities to the cross-entropy."
-        },
-    )
-    adversarial_epsilon: float = field(
-        default=0.0,
-        metadata={
-            "help": "Adversarial training: also train on each review's embeddings moved by this L2 norm along the "
-            "gradient of its loss (0: off; a training step costs about 2.3 times as much)."
         },
     )
     pretrained_vectors: str | None = field(
@@ -121,8 +125,7 @@ class ModelArguments:
 
     def config_fields(self):
         """This run's values of `LSTMConfig`'s fields (the network's shape and training-time options)."""
-        names = set(LSTMConfig().to_dict())
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name in names}
+        return {f.name: getattr(self, f.name) for f in fields(LSTMConfigArguments)}
 
     def __post_init__(self):
         try:
@@ -367,8 +370,17 @@ class LSTMTrainingArguments(TrainingArguments):
             raise ArgumentError(str(error)) from None
 
 
-def check_together(model_args, data_args, training_args):
-    """The checks that read several groups of options; also fills in the defaults that depend on the task."""
+def check_together(model_args, data_args, training_args, run_args):
+    """The checks that read several groups of options; also fills in the settings that depend on the task."""
+    if data_args.task == "language_modeling":
+        # blocks of equal length: nothing to group; the best checkpoint is the one with the lowest validation loss
+        if training_args.train_sampling_strategy == "group_by_length":
+            training_args.train_sampling_strategy = "random"
+        training_args.metric_for_best_model, training_args.greater_is_better = "loss", False
+        training_args.prediction_loss_only = True
+    if run_args.average_last_checkpoints and training_args.save_total_limit is not None:
+        # keep the last N checkpoints besides the best one
+        training_args.save_total_limit = max(training_args.save_total_limit, run_args.average_last_checkpoints + 1)
     metric = (training_args.metric_for_best_model or "").removeprefix("eval_")
     if data_args.task == "regression" and metric and metric not in REGRESSION_METRICS:
         raise ArgumentError(
@@ -386,3 +398,137 @@ def check_together(model_args, data_args, training_args):
         model_args.head_bias_from_labels = data_args.task == "regression"
     if model_args.gradual_unfreezing and training_args.world_size > 1:
         raise ArgumentError("--gradual_unfreezing runs in one process: DDP fixes the trainable parameters at its start")
+
+
+# The fields of a model that its weights depend on: a model started from a saved one takes them from that model.
+SHAPE_FIELDS = (
+    "vocab_size", "embedding_dim", "hidden_size", "num_layers", "bidirectional", "separate_directions", "cell_type",
+    "pad_token_id",
+)
+
+
+# TrainingArguments fields that transformers leaves to the script, or that would bypass what the project does, with
+# the project's way: refused rather than parsed and silently ignored.
+REFUSED_TRAINING_ARGUMENTS = {
+    "do_train": "scripts/train.py always trains, selects on validation and scores the test split once",
+    "do_eval": "scripts/train.py always trains, selects on validation and scores the test split once",
+    "do_predict": "scripts/train.py always trains, selects on validation and scores the test split once; "
+    "predict with scripts/predict.py",
+    "resume_from_checkpoint": "use --resume true: it continues the last complete checkpoint in --output_dir exactly",
+    "push_to_hub": "use --push_to_hub_dir HUB --hub_model_id org/name: it pushes the complete saved model, with its "
+    "model card, to a hub directory (upload that folder to the Hugging Face Hub with `hf upload` if you wish)",
+}
+
+
+class ArgumentParser(HfArgumentParser):
+    """`HfArgumentParser` whose refusals are one line (argparse prints the whole usage first) naming the option."""
+
+    def error(self, message):
+        raise ArgumentError(message)
+
+
+def option_names(parser):
+    """{option name without dashes: field name}, aliases included (label_column_name for label_column)."""
+    return {option.lstrip("-"): action.dest for action in parser._actions for option in action.option_strings}
+
+
+def unknown_option(word, names, where="option"):
+    close = difflib.get_close_matches(word, list(names), n=1)
+    hint = f"; did you mean {close[0]}?" if close else "; `python scripts/train.py --help` lists them"
+    return ArgumentError(f"unknown {where} {word}{hint}")
+
+
+def read_config_file(path, parser):
+    """A YAML or JSON config file's values, each checked as the command line checks it (type, choices), by field."""
+    if not os.path.isfile(path):
+        near = difflib.get_close_matches(path, [str(p) for p in Path(path).parent.glob("*.y*ml")], n=1)
+        raise ArgumentError(f"{path}: no such config file" + (f"; did you mean {near[0]}?" if near else ""))
+    try:
+        with open(path, encoding="utf-8") as handle:
+            values = yaml.safe_load(handle)
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        where = getattr(error, "problem_mark", None)
+        line = f" (line {where.line + 1})" if where is not None else ""
+        raise ArgumentError(f"{path}: not valid YAML{line}: {getattr(error, 'problem', None) or error}") from None
+    values = values or {}
+    if not isinstance(values, dict):
+        raise ArgumentError(f"{path}: expected `field: value` lines, got {type(values).__name__}")
+    names = option_names(parser)
+    actions = {action.dest: action for action in parser._actions}
+    checked = {}
+    for name, value in values.items():
+        if name not in names:
+            raise unknown_option(name, names, where=f"field in {path}:")
+        action = actions[names[name]]
+        items = value if isinstance(value, list) else [value]
+        if value is not None and action.type is not None:
+            try:
+                items = [item if item is None else action.type(item if isinstance(item, str) else str(item))
+                         for item in items]
+            except (TypeError, ValueError, argparse.ArgumentTypeError):
+                raise ArgumentError(f"{path}: {name}: {value!r} is not a valid value") from None
+        if value is not None and action.choices is not None and any(item not in action.choices for item in items):
+            raise ArgumentError(f"{path}: {name}: {value!r} is not one of {', '.join(map(str, action.choices))}")
+        checked[action.dest] = items if isinstance(value, list) or action.nargs in ("+", "*") else items[0]
+    return checked
+
+
+def parse_arguments(argv=None):
+    """Parse `[CONFIG.yaml|json] [--field value ...]`: the file's values become defaults, the command line overrides.
+    Every value is checked here (types, choices, ranges, combinations), before any folder or data is touched."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = ArgumentParser(
+        (ModelArguments, DataArguments, LSTMTrainingArguments, RunArguments),
+        usage="python scripts/train.py [CONFIG.yaml] [--field value ...]",
+    )
+    names = option_names(parser)
+    on_command_line = {names.get(word[2:].split("=")[0]) for word in argv if word.startswith("--")}
+    given = set(on_command_line)
+    if argv and argv[0].endswith((".yaml", ".yml", ".json")):
+        values = read_config_file(argv.pop(0), parser)
+        given |= set(values)
+        parser.set_defaults(**values)
+        for action in parser._actions:  # a required field given in the file is no longer required
+            if action.dest in values:
+                action.required = False
+    refused = [name for name in REFUSED_TRAINING_ARGUMENTS if name in given]
+    if refused:
+        raise ArgumentError(f"--{refused[0]} is not supported: {REFUSED_TRAINING_ARGUMENTS[refused[0]]}")
+    try:
+        *parsed, remaining = parser.parse_args_into_dataclasses(args=argv, return_remaining_strings=True)
+    except ValueError as error:  # a dataclass's __post_init__ refused a value
+        raise ArgumentError(str(error)) from None
+    if remaining:
+        word = next((word for word in remaining if word.startswith("-")), remaining[0])
+        raise unknown_option(word, [f"--{name}" for name in names])
+    model_args, data_args, training_args, run_args = parsed
+    check_together(model_args, data_args, training_args, run_args)
+    if training_args.output_dir is None:
+        raise ArgumentError("--output_dir is required (in the config file or on the command line)")
+    if model_args.model_name_or_path and given & set(SHAPE_FIELDS):
+        check_shape_fields(model_args, run_args.hub_dir, given & set(SHAPE_FIELDS), on_command_line)
+    if run_args.push_to_hub_dir is not None:
+        if training_args.hub_model_id is None:
+            raise ArgumentError("--push_to_hub_dir needs --hub_model_id org/name")
+        check_repo_id(training_args.hub_model_id)  # refuse a bad id before an hour of training
+    return model_args, data_args, training_args, run_args
+
+
+def check_shape_fields(model_args, hub_dir, named, on_command_line):
+    """A model started from a saved one has that model's shape: refuse a shape field asked for on the command line
+    with another value; one from the config file (written for a model trained from scratch) gives way, with a
+    warning."""
+    try:
+        base = LSTMConfig.from_pretrained(resolve_model(model_args.model_name_or_path, hub_dir))
+    except OSError as error:
+        raise ArgumentError(f"--model_name_or_path {model_args.model_name_or_path}: {error}") from None
+    for name in sorted(named):
+        if getattr(base, name) == getattr(model_args, name):
+            continue
+        if name in on_command_line:
+            raise ArgumentError(
+                f"--{name} {getattr(model_args, name)} differs from {model_args.model_name_or_path}'s {name} "
+                f"{getattr(base, name)}: a model started from a saved one keeps its shape; drop --{name}"
+            )
+        logger.warning("%s %s of %s is kept (the config file's %s gives way)", name, getattr(base, name),
+                       model_args.model_name_or_path, getattr(model_args, name))

@@ -6,7 +6,6 @@ import json
 import logging
 import math
 import os
-import shutil
 from collections import Counter
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -18,7 +17,8 @@ from sklearn.model_selection import train_test_split
 import torch
 from transformers import AutoTokenizer
 
-from .modeling_lstm import TRUNCATIONS, truncate_batch
+from .atomic import atomic_directory
+from .modeling_lstm import TRUNCATIONS, numeric_class_values, truncate_batch
 from .tokenization import train_tokenizer
 
 logger = logging.getLogger(__name__)
@@ -105,10 +105,10 @@ def infer_class_names(values, label_column, source):
     present = {label_text(value) for value in values if value is not None and label_text(value)}
     if not present:
         raise DataError(f"{source}: column {label_column!r} holds no labels")
-    try:
-        return sorted(present, key=float)
-    except ValueError:
+    values = numeric_class_values(sorted(present))
+    if values is None:
         return sorted(present)
+    return [name for _, name in sorted(zip(values, sorted(present)))]
 
 
 def label_text(value):
@@ -302,7 +302,7 @@ def labelled_split(data, split, text_columns, label_column, label_names):
         split = next(iter(raw)) if len(raw) == 1 else "test"
     if split not in raw:
         raise DataError(f"{data}: no {split!r} split; splits are {list(raw)}")
-    source = f"{data} [{split}]"
+    source = data if len(raw) == 1 else f"{data} [{split}]"
     dataset = join_texts(raw[split], text_columns, source)
     task = "regression" if label_names is None else "classification"
     dataset, _ = encode_labels(dataset, label_column, task, label_names, source)
@@ -448,8 +448,9 @@ def prepare_data(data_args, tokenizer=None):
     """Load, split, train the vocabulary on the training split only (or reuse `tokenizer`, a saved model's), and
     tokenize; cached on disk by content.
 
-    Returns (tokenized `DatasetDict` with `text`, `labels`, `input_ids`, `length`, tokenizer, class names or None);
-    for `task="language_modeling"`, `train` and `validation` blocks of `input_ids` and `labels` (`make_text_splits`).
+    Returns (tokenized `DatasetDict` with `text`, `labels`, `row`, `input_ids`, `length`, tokenizer, class names or
+    None); for `task="language_modeling"`, `train` and `validation` blocks of `input_ids` only (`tokenize_blocks`:
+    the collator makes the labels).
     """
     raw = load_raw_dataset(data_args.dataset_name, data_args.dataset_config_name, data_args.data_files())
     language_modeling = data_args.task == "language_modeling"
@@ -467,13 +468,9 @@ def prepare_data(data_args, tokenizer=None):
             tokenized = tokenize_blocks(splits, tokenizer, data_args.block_size)
         else:
             tokenized = tokenize_splits(splits, tokenizer, data_args.max_length, data_args.truncation)
-        partial = cache.with_name(cache.name + f".tmp-{os.getpid()}")
-        tokenizer.save_pretrained(partial / "tokenizer")
-        tokenized.save_to_disk(str(partial / "data"))
-        (partial / "done").write_text("")
-        try:
-            partial.rename(cache)
-        except OSError:  # another process finished the same preparation first: keep theirs
-            shutil.rmtree(partial, ignore_errors=True)
+        with atomic_directory(cache, replace=False) as partial:  # another process may finish it first: theirs stays
+            tokenizer.save_pretrained(partial / "tokenizer")
+            tokenized.save_to_disk(str(partial / "data"))
+            (partial / "done").write_text("")
     tokenizer = AutoTokenizer.from_pretrained(str(cache / "tokenizer"))
     return datasets.load_from_disk(str(cache / "data")), tokenizer, names

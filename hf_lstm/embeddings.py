@@ -5,6 +5,7 @@ import zlib
 
 import numpy as np
 import torch
+from gensim.models import Word2Vec
 
 
 def read_word_vectors(path, vocabulary, dimension):
@@ -75,8 +76,6 @@ def train_word2vec_embeddings(model, tokenizer, token_ids, epochs, seed=42, skip
     encoded reviews: a `Dataset` with `input_ids`, or lists of ids) and copy them into the model's embedding rows.
     One worker thread and a stable hash make it reproducible. Returns the share of the non-special vocabulary that
     got a vector."""
-    from gensim.models import Word2Vec  # only runs that learn vectors need gensim (a fine-tune from a saved model does not)
-
     embedding = model.get_input_embeddings()
     vectors = Word2Vec(
         TokenSentences(token_ids), vector_size=embedding.embedding_dim, window=5, min_count=1, sg=int(skipgram), workers=1,

@@ -2,6 +2,7 @@
 and how many CPU threads a process should use."""
 
 import os
+import platform
 from pathlib import Path
 
 import torch
@@ -76,3 +77,19 @@ def launch_problem():
             "over gloo, the cores shared among the processes), or drop --num_processes for one process on every core"
         )
     return None
+
+
+def cpu_model():
+    """The CPU's model name as Linux reports it (/proc/cpuinfo), else what `platform` knows."""
+    try:
+        with open("/proc/cpuinfo") as handle:
+            names = [line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")]
+    except OSError:
+        names = []
+    return names[0] if names else platform.processor() or platform.machine()
+
+
+def machine_description():
+    """The GPU (if any), the CPU model, its cores, the torch version and threads: named beside every figure."""
+    cpu = f"{cpu_model()}, {os.cpu_count()} CPU cores, torch {torch.__version__}, {torch.get_num_threads()} threads"
+    return f"{torch.cuda.get_device_name()}, {cpu}" if torch.cuda.is_available() else cpu

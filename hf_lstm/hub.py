@@ -21,7 +21,6 @@ import logging
 import os
 import re
 import shutil
-import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -29,11 +28,12 @@ from filelock import FileLock
 from huggingface_hub import scan_cache_dir
 from huggingface_hub.utils import HFValidationError, validate_repo_id
 
+from .atomic import TEMPORARY, atomic_directory, temporary_name, write_file_atomically
+
 logger = logging.getLogger(__name__)
 
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt")
 REVISION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
-TEMPORARY = ".tmp-"
 
 
 class HubError(ValueError):
@@ -93,13 +93,6 @@ def model_files(model_dir):
     if "model.safetensors" not in names or "config.json" not in names:
         raise HubError(f"{model_dir}: not a saved model (config.json and model.safetensors are required)")
     return [check_file_name(name) for name in names if not name.endswith(PICKLE_SUFFIXES)]
-
-
-def _fsync_write(path, data):
-    with open(path, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
 
 
 @contextmanager
@@ -172,7 +165,7 @@ def _write_revision(repo, model_dir, names, branch, tag, force_tag=False):
         source = Path(model_dir) / name
         blob = repo / "blobs" / digest
         if not blob.exists() or sha256_of(blob) != digest:
-            partial = repo / "blobs" / f"{TEMPORARY}{uuid.uuid4().hex}"
+            partial = temporary_name(blob)
             shutil.copyfile(source, partial)
             with open(partial, "rb") as handle:
                 os.fsync(handle.fileno())
@@ -183,24 +176,16 @@ def _write_revision(repo, model_dir, names, branch, tag, force_tag=False):
     manifest = repo / "manifests" / f"{revision}.json"
     if not manifest.is_file():
         manifest.parent.mkdir(exist_ok=True)
-        partial = manifest.with_name(f"{TEMPORARY}{uuid.uuid4().hex}")
-        _fsync_write(partial, json.dumps(hashes, indent=1, sort_keys=True).encode())
-        os.replace(partial, manifest)
+        write_file_atomically(manifest, json.dumps(hashes, indent=1, sort_keys=True).encode())
     snapshot = repo / "snapshots" / revision
     if not snapshot.is_dir():
-        partial = repo / "snapshots" / f"{TEMPORARY}{uuid.uuid4().hex}"
-        partial.mkdir()
-        for name, digest in hashes.items():
-            _link_or_copy(repo / "blobs" / digest, partial / name)
-        os.replace(partial, snapshot)
+        with atomic_directory(snapshot, replace=False) as partial:
+            for name, digest in hashes.items():
+                _link_or_copy(repo / "blobs" / digest, partial / name)
     if tag is not None and tag not in read_tag_names(repo):
-        partial = repo / f"{TEMPORARY}{uuid.uuid4().hex}"
-        _fsync_write(partial, json.dumps(sorted(read_tag_names(repo) + [tag])).encode())
-        os.replace(partial, repo / "tags.json")
+        write_file_atomically(repo / "tags.json", json.dumps(sorted(read_tag_names(repo) + [tag])).encode())
     for ref in [branch] + ([tag] if tag else []):
-        partial = repo / "refs" / f"{TEMPORARY}{uuid.uuid4().hex}"
-        _fsync_write(partial, revision.encode())  # no newline: the stock loader reads the file verbatim
-        os.replace(partial, repo / "refs" / ref)
+        write_file_atomically(repo / "refs" / ref, revision.encode())  # no newline: the stock loader reads it verbatim
     if moved_from is not None:
         logger.warning("tag %r moved from revision %s to %s (--force_tag)", tag, moved_from, revision)
     return revision
@@ -263,13 +248,9 @@ def pull(repo_id, hub_dir, revision="main", to=None):
     target = Path(to)
     if target.exists() and any(target.iterdir()):
         raise HubError(f"{target}: exists and is not empty; pull into a new folder")
-    partial = target.with_name(f"{target.name}{TEMPORARY}{uuid.uuid4().hex}")
-    partial.mkdir(parents=True)
-    for name in names:
-        shutil.copyfile(snapshot / name, partial / name)
-    if target.exists():
-        target.rmdir()
-    os.replace(partial, target)
+    with atomic_directory(target) as partial:
+        for name in names:
+            shutil.copyfile(snapshot / name, partial / name)
     return target
 
 

@@ -6,20 +6,14 @@ import evaluate
 import numpy as np
 from scipy.special import softmax
 
+from .modeling_lstm import numeric_class_values
+
 METRIC_MODULES = Path(__file__).parent / "metric_modules"
 
 
 def load_metric(name):
     """Load one of the project's evaluate modules (accuracy, f1, rmse, mae) without the Hub."""
     return evaluate.load(str(METRIC_MODULES / name))
-
-
-def label_values(label_names):
-    """The numeric value of each class if every class name is a number ("1".."5" stars), else None."""
-    try:
-        return np.array([float(name) for name in label_names])
-    except (TypeError, ValueError):
-        return None
 
 
 def build_compute_metrics(label_names=None):
@@ -30,7 +24,8 @@ def build_compute_metrics(label_names=None):
     probabilities (`rmse_expected`, `mae_expected`).
     """
     accuracy, f1, rmse, mae = (load_metric(name) for name in ("accuracy", "f1", "rmse", "mae"))
-    values = label_values(label_names) if label_names is not None else None
+    values = numeric_class_values(label_names) if label_names is not None else None
+    values = np.array(values) if values is not None else None
 
     def errors(predictions, references, suffix=""):
         return {

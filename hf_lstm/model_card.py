@@ -2,11 +2,11 @@
 
 import json
 import os
-import platform
 from pathlib import Path
 
-import torch
 from huggingface_hub import DatasetCard, EvalResult, ModelCard, ModelCardData
+
+from .hardware import machine_description
 
 BODY = """
 # {name}
@@ -96,12 +96,6 @@ def describe_architecture(config):
         f"{config.hidden_size}, {config.pooling} pooling, dropout {config.dropout}, "
         f"embedding dropout {config.embedding_dropout}, recurrent dropout {config.recurrent_dropout})"
     )
-
-
-def machine_description():
-    if torch.cuda.is_available():
-        return f"{torch.cuda.get_device_name(0)} (CUDA)"
-    return f"{platform.processor() or platform.machine()} CPU, {os.cpu_count()} cores"
 
 
 def build_model_card(

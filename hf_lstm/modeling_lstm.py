@@ -18,7 +18,7 @@ from transformers import GenerationMixin, PreTrainedModel
 from transformers import initialization as init
 from transformers.modeling_outputs import BaseModelOutputWithPooling, CausalLMOutput, SequenceClassifierOutput
 
-from .configuration_lstm import POOLINGS, TRUNCATIONS, LSTMConfig  # noqa: F401  (the allowed values live there)
+from .configuration_lstm import TRUNCATIONS, LSTMConfig
 
 CELL_TYPES = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 
@@ -128,12 +128,19 @@ class LSTMLayer(nn.Module):
         forward_input, backward_input = inputs, inputs  # (batch, time, input)
         if self.split_input:
             forward_input, backward_input = inputs.chunk(2, dim=-1)  # 2 x (batch, time, hidden)
-        output = self.run_cell(self.forward_cell, forward_input)  # (batch, time, hidden)
+        output = self.run_direction(self.forward_cell, forward_input, lengths, reverse=False)  # (batch, time, hidden)
         if self.backward_cell is None:
             return output
-        backward_input = reverse_within_length(backward_input, lengths)  # (batch, time, input)
-        backward_output = reverse_within_length(self.run_cell(self.backward_cell, backward_input), lengths)
+        backward_output = self.run_direction(self.backward_cell, backward_input, lengths, reverse=True)
         return torch.cat([output, backward_output], dim=-1)  # (batch, time, 2 * hidden)
+
+    def run_direction(self, cell, inputs, lengths, reverse):
+        """One direction's outputs (batch, time, hidden); right to left (`reverse`), each review is read reversed
+        within its own length, so the padding after it is never read first. The ONNX export overrides this."""
+        if not reverse:
+            return self.run_cell(cell, inputs)
+        backward_input = reverse_within_length(inputs, lengths)  # (batch, time, input)
+        return reverse_within_length(self.run_cell(cell, backward_input), lengths)
 
     def run_cell(self, cell, inputs):
         """The cell's outputs; in training with `recurrent_dropout`, with its hidden-to-hidden weights dropped out.
@@ -155,6 +162,20 @@ class LSTMPreTrainedModel(PreTrainedModel):
     # The loss is a mean over the batch; the Trainer divides it by the gradient-accumulation steps and DDP averages
     # the gradients, so every launch computes the gradient of one process with the same global batch.
     accepts_loss_kwargs = False
+
+    # weight blocks per cell (LSTM: input, forget, cell and output gates)
+    GATES = {"lstm": 4, "gru": 3, "rnn": 1}
+
+    def recurrent_flops_per_token(self):
+        """Training FLOPs of the recurrent layers per (real) position, as nanoGPT's `estimate_mfu` counts them:
+        forward 2 * gates * H(I + H) per direction and layer, backward twice that."""
+        config = self.config
+        gates, directions = self.GATES[config.cell_type], 2 if config.bidirectional else 1
+        total, input_size = 0, config.embedding_dim
+        for _ in range(config.num_layers):
+            total += directions * 2 * gates * config.hidden_size * (input_size + config.hidden_size)
+            input_size = directions * config.hidden_size
+        return 3 * total
 
     def save_pretrained(self, save_directory, *args, **kwargs):
         """Save as usual; a model saved with its code also names the bare encoder in `auto_map`, so that
@@ -216,9 +237,7 @@ class LSTMModel(LSTMPreTrainedModel):
             raise ValueError(f"input_ids must have shape (batch, time), got {tuple(input_ids.shape)}")
         if input_ids.shape[0] == 0:
             raise ValueError("empty batch: input_ids has no rows")
-        if input_ids.shape[1] == 0:  # every review empty: read one [PAD] token each
-            input_ids = input_ids.new_full((input_ids.shape[0], 1), self.config.pad_token_id)
-            attention_mask = None
+        input_ids, attention_mask = read_empty_reviews_as_padding(input_ids, attention_mask, self.config.pad_token_id)
         if attention_mask is None:
             attention_mask = torch.ones_like(input_ids)
         if self.config.truncation is not None:
@@ -270,15 +289,34 @@ class LSTMModel(LSTMPreTrainedModel):
         return torch.cat(pooled, dim=-1)  # (batch, output_size)
 
 
-def class_values(config):
-    """The number each class stands for ("1".."5" stars -> 1.0..5.0), for the expected-value loss."""
-    names = [str(config.id2label[i]) for i in range(config.num_labels)]
+def numeric_class_values(names):
+    """The number each class name stands for ("1".."5" stars -> [1.0, ..., 5.0]), or None unless every name is one.
+    The one reading of class names as numbers: the expected-value loss, the rating metrics and the order of inferred
+    class names all use it."""
     try:
-        return torch.tensor([float(name) for name in names])  # (num_labels,)
-    except ValueError:
+        return [float(name) for name in names]
+    except (TypeError, ValueError):
+        return None
+
+
+def class_values(config):
+    """The number each class of `config` stands for, as a tensor, for the expected-value loss."""
+    names = [str(config.id2label[i]) for i in range(config.num_labels)]
+    values = numeric_class_values(names)
+    if values is None:
         raise ValueError(
             f"expected_value_loss_weight needs classes that are numbers (like star ratings), got labels {names}"
-        ) from None
+        )
+    return torch.tensor(values)  # (num_labels,)
+
+
+def read_empty_reviews_as_padding(input_ids, attention_mask, pad_token_id):
+    """A batch whose reviews are all empty (no time steps) is read as one `[PAD]` token each, whose embedding is
+    zero: every model, the exported graph included, gives an empty review the same defined prediction."""
+    if input_ids.shape[1] == 0:
+        input_ids = input_ids.new_full((input_ids.shape[0], 1), pad_token_id)  # (batch, 1)
+        attention_mask = torch.ones_like(input_ids)
+    return input_ids, attention_mask
 
 
 class LSTMForSequenceClassification(LSTMPreTrainedModel):

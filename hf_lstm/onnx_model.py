@@ -15,20 +15,27 @@ optimum's ONNX exporter and `ORTModel` would be the usual route, but optimum-onn
 import contextlib
 import copy
 import io
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import onnx
+import onnxruntime
 import torch
+from onnxruntime.quantization import QuantType, quantize_dynamic
+from onnxruntime.quantization.shape_inference import quant_pre_process
 from torch import nn
 from transformers.modeling_outputs import SequenceClassifierOutput
 
+from .atomic import atomic_directory
 from .configuration_lstm import LSTMConfig
 from .loading import load_model
-from .modeling_lstm import LSTMPreTrainedModel, ReferenceLSTM, reverse_within_length
+from .modeling_lstm import (
+    LSTMLayer,
+    LSTMPreTrainedModel,
+    ReferenceLSTM,
+    read_empty_reviews_as_padding,
+    reverse_within_length,
+)
 
 ONNX_FILE = "model.onnx"
 QUANTIZED_FILE = "model_quantized.onnx"  # optimum's name for the int8 graph
@@ -49,8 +56,6 @@ class OnnxExportError(RuntimeError):
 def onnx_runtime(path, threads=None):
     """An ONNX Runtime CPU `InferenceSession` for `path`, with `threads` intra-op threads (default: as many as
     PyTorch uses)."""
-    import onnxruntime
-
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads or torch.get_num_threads()
     options.inter_op_num_threads = 1
@@ -119,32 +124,23 @@ def onnx_recurrent_layer(inputs, lengths, weight_ih, weight_hh, bias_ih, bias_hh
     return op.Transpose(op.Squeeze(outputs, [1]), perm=[1, 0, 2])  # (batch, time, hidden)
 
 
-class ExportableLayer(nn.Module):
-    """An `LSTMLayer` whose directions run as `recurrent_layer` operators: the same weights and, at every real
-    position, the same outputs (ONNX's operators give zeros past a review's length, where `LSTMLayer` gives what
+class ExportableLayer(LSTMLayer):
+    """An `LSTMLayer` whose directions run as `recurrent_layer` operators: the same cells and weights and, at every
+    real position, the same outputs (ONNX's operators give zeros past a review's length, where `LSTMLayer` gives what
     reading the padding gives; pooling and the layers above never read those positions)."""
 
     def __init__(self, layer):
-        super().__init__()
+        nn.Module.__init__(self)
         for cell in (layer.forward_cell, layer.backward_cell):
             if getattr(cell, "nonlinearity", "tanh") != "tanh":
                 raise ValueError(f"ONNX export supports tanh RNN cells, got nonlinearity={cell.nonlinearity!r}")
-        self.layer = layer
+        self.split_input, self.recurrent_dropout = layer.split_input, layer.recurrent_dropout
+        self.forward_cell, self.backward_cell = layer.forward_cell, layer.backward_cell
 
-    def forward(self, inputs, lengths):
-        layer = self.layer
-        forward_input, backward_input = inputs.chunk(2, dim=-1) if layer.split_input else (inputs, inputs)
-        output = self.run(layer.forward_cell, forward_input, lengths, reverse=False)  # (batch, time, hidden)
-        if layer.backward_cell is None:
-            return output
-        backward_output = self.run(layer.backward_cell, backward_input, lengths, reverse=True)
-        return torch.cat([output, backward_output], dim=-1)  # (batch, time, 2 * hidden)
-
-    @staticmethod
-    def run(cell, inputs, lengths, reverse):
+    def run_direction(self, cell, inputs, lengths, reverse):
         cell_type = "lstm" if isinstance(cell, (nn.LSTM, ReferenceLSTM)) else "gru" if isinstance(cell, nn.GRU) else "rnn"
         weights = (cell.weight_ih_l0, cell.weight_hh_l0, cell.bias_ih_l0, cell.bias_hh_l0)
-        return recurrent_layer(inputs, lengths, *weights, cell_type, reverse)
+        return recurrent_layer(inputs, lengths, *weights, cell_type, reverse)  # (batch, time, hidden)
 
 
 def exportable_copy(model):
@@ -194,9 +190,6 @@ def quantize_graph(source, target):
     ONNX Runtime's pre-processing first folds the exporter's weight reshaping into constants: its quantiser takes an
     `LSTM` whose weights are initializers (it becomes `DynamicQuantizeLSTM`). ONNX Runtime has no int8 GRU or RNN
     operator: those layers stay float32."""
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-    from onnxruntime.quantization.shape_inference import quant_pre_process
-
     folded = Path(target).with_suffix(".folded.onnx")
     try:
         quant_pre_process(str(source), str(folded), skip_symbolic_shape=True)
@@ -227,25 +220,13 @@ def export_onnx(model_folder, out_dir, quantize=None):
     # the graph runs ONNX's fused operators, whichever cell implementation the model was trained with
     model, tokenizer = load_model(model_folder, lstm_impl="torch")
     sample = tokenizer(SAMPLE_REVIEWS, padding=True, return_tensors="pt")
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    staging.chmod(0o755)  # mkdtemp makes it private; the package is an ordinary folder
-    try:
+    with atomic_directory(out_dir) as staging:
         export_graph(model, staging / ONNX_FILE, sample)
         difference = check_export(model, staging / ONNX_FILE, sample)
         if quantize == "int8":
             quantize_graph(staging / ONNX_FILE, staging / QUANTIZED_FILE)
         model.config.save_pretrained(staging)
         tokenizer.save_pretrained(staging)
-        if out_dir.exists():
-            old = out_dir.with_name(f".{out_dir.name}.replaced-{os.getpid()}")
-            out_dir.rename(old)
-            staging.rename(out_dir)
-            shutil.rmtree(old)
-        else:
-            staging.rename(out_dir)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return difference
 
 
@@ -283,9 +264,7 @@ class LSTMOnnxForSequenceClassification(LSTMPreTrainedModel):
     def forward(self, input_ids, attention_mask=None, **kwargs):
         if attention_mask is None:
             attention_mask = torch.ones_like(input_ids)
-        if input_ids.shape[1] == 0:  # every review empty: one [PAD] each, as the PyTorch model reads them
-            input_ids = input_ids.new_full((input_ids.shape[0], 1), self.config.pad_token_id)
-            attention_mask = torch.zeros_like(input_ids)
+        input_ids, attention_mask = read_empty_reviews_as_padding(input_ids, attention_mask, self.config.pad_token_id)
         feed = {"input_ids": input_ids.cpu().numpy().astype(np.int64),
                 "attention_mask": attention_mask.cpu().numpy().astype(np.int64)}
         (logits,) = self.runtime.run(["logits"], feed)  # (batch, num_labels)

@@ -1,4 +1,4 @@
-"""The training run's output folder: what may be written where, checkpoint bookkeeping, and the final atomic save.
+"""The training run's output folder: what may be written where, and the final atomic save.
 
 Rules: a run writes only into a new folder, an empty one, or one that holds an hf_lstm model or checkpoints; it
 never deletes what it did not write. Files a user put beside a model (notes, data) are carried over when the model is
@@ -6,12 +6,12 @@ replaced; the previous run's checkpoints are set aside, not deleted, until the n
 """
 
 import json
-import os
 import shutil
 from pathlib import Path
 
+from .atomic import atomic_directory
+
 MODEL_FILES = ("config.json", "model.safetensors", "pytorch_model.bin")
-COMPLETE_MARKER = "checkpoint_complete"
 # Where a new run (not resuming) sets aside the checkpoints of the run before it; dropped when its model is saved.
 PREVIOUS_CHECKPOINTS = "previous-checkpoints"
 # Files a training run writes into its model folder (beside the model and tokenizer files that `save_model` writes):
@@ -90,61 +90,37 @@ def set_aside_previous_checkpoints(output_dir):
         path.rename(previous / path.name)
 
 
-def complete_checkpoints(output_dir, remove_partial=False):
-    """The checkpoints the marker calls complete, oldest first; with `remove_partial`, half-written ones (killed
-    mid-save) are removed."""
-    complete = []
-    for checkpoint in Path(output_dir).glob("checkpoint-*"):
-        if (checkpoint / COMPLETE_MARKER).is_file():
-            complete.append(checkpoint)
-        elif remove_partial:
-            shutil.rmtree(checkpoint)
-    return sorted(complete, key=lambda path: int(path.name.split("-")[1]))
-
-
-def last_complete_checkpoint(output_dir, remove_partial=True):
-    """The newest checkpoint the marker calls complete; half-written ones (killed mid-save) are removed."""
-    complete = complete_checkpoints(output_dir, remove_partial)
-    return str(complete[-1]) if complete else None
+def carried_over(name):
+    """Whether an entry of a replaced model folder moves into the new one: this run's checkpoints, and everything no
+    run wrote (a user's notes or data)."""
+    return name.startswith("checkpoint-") or name not in (*RUN_FILES, PREVIOUS_CHECKPOINTS)
 
 
 def save_final_model(trainer, output_dir, extra_files):
-    """Write the trained model beside `output_dir`, then swap it in: a reader never sees a half-written model.
+    """Write the trained model beside `output_dir`, then swap it in (`atomic_directory`): a reader never sees a
+    half-written model, and a failed save leaves `output_dir` as it was.
 
     The new folder gets the model, tokenizer and `extra_files` ({name: text or bytes}); this run's checkpoints move
     along with it, and so does everything in the old folder that no run wrote (a user's notes or data). What goes
     is the old model and its run's files and checkpoints. Saved files are readable by the group (a shared disk).
+    Only the main process writes.
     """
+    if not trainer.is_world_process_zero():
+        return
     output_dir = Path(output_dir).resolve()
-    staging = output_dir.with_name(f"{output_dir.name}.saving")
-    if staging.exists() and trainer.is_world_process_zero():
-        shutil.rmtree(staging)  # left by a run killed while saving
     try:
-        trainer.save_model(str(staging))
-        if not trainer.is_world_process_zero():
-            return
-        # The Trainer pickles its arguments beside the model; a model folder is what users download and load, so it
-        # holds no pickle: the arguments go in as JSON (checkpoints keep the Trainer's own files for resuming).
-        (staging / "training_args.bin").unlink(missing_ok=True)
-        (staging / "training_args.json").write_text(trainer.args.to_json_string())
-        for name, content in extra_files.items():
-            path = staging / name
-            path.write_bytes(content) if isinstance(content, bytes) else path.write_text(content)
-        make_group_readable(staging)
+        with atomic_directory(output_dir, carry_over=carried_over) as staging:
+            trainer.save_model(str(staging))
+            # The Trainer pickles its arguments beside the model; a model folder is what users download and load, so
+            # it holds no pickle: the arguments go in as JSON (checkpoints keep the Trainer's own files for resuming).
+            (staging / "training_args.bin").unlink(missing_ok=True)
+            (staging / "training_args.json").write_text(trainer.args.to_json_string())
+            for name, content in extra_files.items():
+                path = staging / name
+                path.write_bytes(content) if isinstance(content, bytes) else path.write_text(content)
+            make_group_readable(staging)
     except OSError as error:  # disk full, quota, permissions
-        shutil.rmtree(staging, ignore_errors=True)
         raise SystemExit(f"saving the trained model failed: {error}; {output_dir} is unchanged") from error
-    old = None
-    if output_dir.exists():
-        for entry in output_dir.iterdir():
-            kept = entry.name.startswith("checkpoint-") or entry.name not in (*RUN_FILES, PREVIOUS_CHECKPOINTS)
-            if kept and not (staging / entry.name).exists():  # this run's checkpoints, and what no run wrote
-                entry.rename(staging / entry.name)
-        old = output_dir.with_name(f"{output_dir.name}.old-{os.getpid()}")
-        output_dir.rename(old)
-    staging.rename(output_dir)
-    if old is not None:
-        shutil.rmtree(old)
 
 
 def make_group_readable(directory):

@@ -24,15 +24,12 @@ comparison is skipped, with a note, where spaCy is not installed (`pip install -
 
 import json
 import os
-import platform
 import shutil
 import tempfile
-import threading
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
-import psutil
 import torch
 from transformers import (
     AutoTokenizer,
@@ -40,14 +37,15 @@ from transformers import (
     HfArgumentParser,
     Trainer,
     TrainerCallback,
-    TrainingArguments,
 )
 
 import hf_lstm  # noqa: F401
 from hf_lstm.data import load_raw_dataset, prepare_data
 from hf_lstm.onnx_model import export_onnx, onnx_runtime
 from hf_lstm.prediction import load_classifier, predict, quantize_int8
-from hf_lstm.hardware import fast_bf16_available
+from hf_lstm.benchmarking import PeakMemory, best_rate, matmul_gflops, synchronize
+from hf_lstm.hardware import fast_bf16_available, machine_description
+from hf_lstm.modeling_lstm import LSTMPreTrainedModel
 from hf_lstm.training import build_model, parse_arguments
 
 
@@ -58,27 +56,6 @@ class BenchmarkArguments:
     quick: bool = field(default=False, metadata={"help": "Small samples: finishes in under 2 minutes."})
     json: str | None = field(default=None, metadata={"help": "Also write the results to this JSON file."})
     train_steps: int = field(default=60, metadata={"help": "Training steps timed (after 5 warm-up steps)."})
-
-
-class PeakMemory:
-    """Largest resident set size of this process while the block runs (sampled every 5 ms)."""
-
-    def __enter__(self):
-        self.peak, self.running = psutil.Process().memory_info().rss, True
-        self.thread = threading.Thread(target=self._sample, daemon=True)
-        self.thread.start()
-        return self
-
-    def _sample(self):
-        process = psutil.Process()
-        while self.running:
-            self.peak = max(self.peak, process.memory_info().rss)
-            time.sleep(0.005)
-
-    def __exit__(self, *exc):
-        self.running = False
-        self.thread.join()
-        self.peak_mib = self.peak / 2**20
 
 
 class CountingCollator(DataCollatorWithPadding):
@@ -93,77 +70,13 @@ class CountingCollator(DataCollatorWithPadding):
         return batch
 
 
-def accelerator():
-    return torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
-
-
-def synchronize():
-    """Wait for queued GPU work, so that a timer reads the work done (no-op on a CPU)."""
-    if torch.cuda.is_available():
-        torch.cuda.synchronize()
-
-
-def matmul_gflops(dtype=torch.float32, repeats=10):
-    """GFLOP/s of a large square matrix multiply on the device that trains (2048 on a CPU, 8192 on a GPU)."""
-    device = accelerator()
-    size = 8192 if device.type == "cuda" else 2048
-    a, b = torch.randn(size, size, dtype=dtype, device=device), torch.randn(size, size, dtype=dtype, device=device)
-    a @ b
-    synchronize()
-    started = time.perf_counter()
-    for _ in range(repeats):
-        a @ b
-    synchronize()
-    return 2 * size**3 * repeats / (time.perf_counter() - started) / 1e9
-
-
-def cpu_model():
-    """The CPU's model name as Linux reports it (/proc/cpuinfo), else what `platform` knows."""
-    try:
-        with open("/proc/cpuinfo") as handle:
-            names = [line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")]
-    except OSError:
-        names = []
-    return names[0] if names else platform.processor() or platform.machine()
-
-
-def machine_description():
-    cpu = f"{cpu_model()}, {os.cpu_count()} CPU cores, torch {torch.__version__}, {torch.get_num_threads()} threads"
-    return f"{torch.cuda.get_device_name()}, {cpu}" if torch.cuda.is_available() else cpu
-
-
-GATES = {"lstm": 4, "gru": 3, "rnn": 1}  # weight blocks per cell (LSTM: input, forget, cell, output)
-
-
-def lstm_flops_per_token(config):
-    """Training FLOPs of the recurrent layers per position: forward 2 * gates * H(I + H) per direction (4 gates for an
-    LSTM, 3 for a GRU, 1 for a tanh RNN), backward twice that."""
-    gates = GATES[config.cell_type]
-    directions = 2 if config.bidirectional else 1
-    total, input_size = 0, config.embedding_dim
-    for _ in range(config.num_layers):
-        total += directions * 2 * gates * config.hidden_size * (input_size + config.hidden_size)
-        input_size = directions * config.hidden_size
-    return 3 * total
-
-
-def best_rate(count, work, repeats=3):
-    """Items per second of the fastest of `repeats` runs of `work()` (as timeit does: the others met interruptions)."""
-    best = float("inf")
-    for _ in range(repeats):
-        started = time.perf_counter()
-        work()
-        best = min(best, time.perf_counter() - started)
-    return count / best
-
-
 def int8_matmul_speedup(config, rows=64, calls=200):
     """The CPU's int8 dynamic-quantised linear layer (activations quantised at each call, as in the quantised LSTM)
     over its float32 one, on the hidden-to-gates product of one time step: [rows, H] @ [H, gates * H]. Nearly all of
     an LSTM's inference work is such products, so int8 inference gains about this ratio at most."""
     hidden = config.hidden_size
     x = torch.randn(rows, hidden)
-    fp32 = torch.nn.Sequential(torch.nn.Linear(hidden, GATES[config.cell_type] * hidden))
+    fp32 = torch.nn.Sequential(torch.nn.Linear(hidden, LSTMPreTrainedModel.GATES[config.cell_type] * hidden))
     int8 = quantize_int8(fp32)  # what --quantize int8 does to the model's linear layers
     rates = {}
     for name, layer in (("fp32", fp32), ("int8", int8)):
@@ -186,7 +99,7 @@ def onnx_int8_matmul_speedup(config, rows=64, calls=200):
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     hidden = config.hidden_size
-    weight = np.random.default_rng(0).standard_normal((hidden, GATES[config.cell_type] * hidden)).astype(np.float32)
+    weight = np.random.default_rng(0).standard_normal((hidden, LSTMPreTrainedModel.GATES[config.cell_type] * hidden)).astype(np.float32)
     graph = helper.make_graph(
         [helper.make_node("MatMul", ["x", "w"], ["y"])], "product",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, [rows, hidden])],
@@ -263,7 +176,7 @@ def benchmark_training(config_path, steps, output_dir, bf16):
         synchronize()
     elapsed = time.perf_counter() - timings["start"]
     real, padded = collator.real - timings["real"], collator.padded - timings["padded"]
-    lstm_gflops = real * lstm_flops_per_token(model.config) / elapsed / 1e9
+    lstm_gflops = real * model.recurrent_flops_per_token() / elapsed / 1e9
     results = {
         "train_real_tokens_per_s": real / elapsed,
         "pad_share": 1 - real / padded,

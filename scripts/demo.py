@@ -11,9 +11,8 @@ from dataclasses import dataclass, field
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # offline: no usage reports
 
-from transformers import HfArgumentParser  # noqa: E402
-
 import hf_lstm  # noqa: E402,F401  (registers the hf_lstm model type)
+from hf_lstm.cli import one_error_line, parse_command_line  # noqa: E402
 from hf_lstm.demo import build_demo, check_port_free  # noqa: E402
 from hf_lstm.prediction import load_classifier  # noqa: E402
 
@@ -30,13 +29,11 @@ class DemoArguments:
 
 
 def main(argv=None):
-    (args,) = HfArgumentParser(DemoArguments).parse_args_into_dataclasses(args=argv)
-    try:
+    (args,) = parse_command_line(DemoArguments, argv=argv)
+    with one_error_line():
         check_port_free(args.host, args.port)
         classifier = load_classifier(args.model, hub_dir=args.hub_dir, quantize=args.quantize, backend=args.backend)
         build_demo(classifier, title=f"hf_lstm: {args.model}").launch(server_name=args.host, server_port=args.port)
-    except (ValueError, OSError) as error:
-        raise SystemExit(f"error: {error}") from None
 
 
 if __name__ == "__main__":

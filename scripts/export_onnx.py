@@ -9,9 +9,8 @@ The float32 graph is checked against PyTorch on a sample batch (largest logit di
 
 from dataclasses import dataclass, field
 
-from transformers import HfArgumentParser
-
 import hf_lstm  # noqa: F401  (registers the hf_lstm model type)
+from hf_lstm.cli import one_error_line, parse_command_line
 from hf_lstm.hub import resolve_model
 from hf_lstm.onnx_model import QUANTIZED_FILE, export_onnx
 
@@ -25,15 +24,13 @@ class ExportArguments:
 
 
 def main(argv=None):
-    parser = HfArgumentParser(ExportArguments)
-    parser.add_argument("model", help="A trained model folder, or org/name[@revision] with --hub_dir.")
-    parser.add_argument("out_dir", help="Folder to write the ONNX package to (an earlier export there is replaced).")
-    args, positional = parser.parse_args_into_dataclasses(args=argv)
-    try:
+    args, positional = parse_command_line(ExportArguments, [
+        ("model", "A trained model folder, or org/name[@revision] with --hub_dir."),
+        ("out_dir", "Folder to write the ONNX package to (an earlier export there is replaced)."),
+    ], argv)
+    with one_error_line(ValueError, OSError, RuntimeError):
         model = resolve_model(positional.model, args.hub_dir)
         difference = export_onnx(model, positional.out_dir, quantize=args.quantize)
-    except (ValueError, OSError, RuntimeError) as error:
-        raise SystemExit(f"error: {error}") from None
     print(f"{positional.out_dir}: exported; largest logit difference from PyTorch on a sample batch {difference:.2g}")
 
 

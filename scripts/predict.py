@@ -12,9 +12,8 @@ import json
 import sys
 from dataclasses import dataclass, field
 
-from transformers import HfArgumentParser
-
 import hf_lstm  # noqa: F401  (registers the hf_lstm model type: no remote code is needed)
+from hf_lstm.cli import one_error_line, parse_command_line
 from hf_lstm.prediction import load_classifier, predict, read_texts
 
 
@@ -37,17 +36,13 @@ class PredictArguments:
 
 
 def main(argv=None):
-    parser = HfArgumentParser(PredictArguments)
-    parser.add_argument("texts", nargs="*", help="Texts to classify.")
-    args, positional = parser.parse_args_into_dataclasses(args=argv)
-    try:
+    args, positional = parse_command_line(PredictArguments, [("texts", "Texts to classify.", "*")], argv)
+    with one_error_line():  # a folder, revision, file or text that cannot be used: one line, not a traceback
         texts = positional.texts or (read_texts(args.file) if args.file else sys.stdin.read().splitlines())
         classifier = load_classifier(
             args.model, hub_dir=args.hub_dir, quantize=args.quantize, batch_size=args.batch_size, backend=args.backend
         )
         results = predict(classifier, texts)
-    except (ValueError, OSError) as error:  # a folder, revision or text that cannot be used: one line, not a traceback
-        raise SystemExit(f"error: {error}") from None
     for text, result in zip(texts, results):
         print(json.dumps({"text": text, **result}, ensure_ascii=False))
 

@@ -7,11 +7,9 @@
 """
 
 import json
-import sys
 from dataclasses import dataclass, field
 
-from transformers import HfArgumentParser
-
+from hf_lstm.cli import one_error_line, parse_command_line
 from hf_lstm.hub import HubError, list_hub, pull, resolve, verify
 
 
@@ -25,29 +23,23 @@ class PullArguments:
 
 
 def main(argv=None):
-    parser = HfArgumentParser(PullArguments)
-    parser.add_argument("repo_id", nargs="?", help="'org/name' to pull or verify.")
-    args, positional = parser.parse_args_into_dataclasses(args=argv)
-    args.repo_id = positional.repo_id
-    if args.hub_dir is None:
-        raise SystemExit("--hub_dir is required")
-    try:
+    args, positional = parse_command_line(PullArguments, [("repo_id", "'org/name' to pull or verify.", "?")], argv)
+    with one_error_line(HubError):
+        if args.hub_dir is None:
+            raise HubError("--hub_dir is required")
         if args.list:
             print(json.dumps(list_hub(args.hub_dir), indent=2))
-        elif args.repo_id is None:
-            raise SystemExit("give a repo id, or --list")
+        elif positional.repo_id is None:
+            raise HubError("give a repo id, or --list")
         elif args.verify:
-            revisions = list_hub(args.hub_dir).get(args.repo_id, {}).get("revisions")
+            revisions = list_hub(args.hub_dir).get(positional.repo_id, {}).get("revisions")
             if not revisions:
-                raise HubError(f"{args.repo_id}: no such repo in {args.hub_dir}")
+                raise HubError(f"{positional.repo_id}: no such repo in {args.hub_dir}")
             for revision in revisions:
-                verify(resolve(args.repo_id, args.hub_dir, revision))
+                verify(resolve(positional.repo_id, args.hub_dir, revision))
                 print(f"{revision}: ok")
         else:
-            print(pull(args.repo_id, args.hub_dir, revision=args.revision, to=args.to))
-    except HubError as error:
-        print(f"error: {error}", file=sys.stderr)
-        raise SystemExit(1) from error
+            print(pull(positional.repo_id, args.hub_dir, revision=args.revision, to=args.to))
 
 
 if __name__ == "__main__":

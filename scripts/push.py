@@ -3,12 +3,9 @@
     python scripts/push.py outputs/imdb myteam/imdb-lstm --hub_dir /shared/hub --tag v1
 """
 
-import logging
-import sys
 from dataclasses import dataclass, field
 
-from transformers import HfArgumentParser
-
+from hf_lstm.cli import one_error_line, parse_command_line
 from hf_lstm.hub import HubError, push
 
 
@@ -26,16 +23,13 @@ class PushArguments:
 
 
 def main(argv=None):
-    logging.basicConfig(format="%(message)s", level=logging.INFO)
-    parser = HfArgumentParser(PushArguments)
-    parser.add_argument("model_dir", help="A folder written by scripts/train.py (or save_pretrained).")
-    parser.add_argument("repo_id", help="'org/name' (validated like huggingface_hub does).")
-    args, positional = parser.parse_args_into_dataclasses(args=argv)
-    try:
-        print(push(positional.model_dir, positional.repo_id, args.hub_dir, branch=args.branch, tag=args.tag, force_tag=args.force_tag))
-    except HubError as error:
-        print(f"error: {error}", file=sys.stderr)
-        raise SystemExit(1) from error
+    args, positional = parse_command_line(PushArguments, [
+        ("model_dir", "A folder written by scripts/train.py (or save_pretrained)."),
+        ("repo_id", "'org/name' (validated like huggingface_hub does)."),
+    ], argv)
+    with one_error_line(HubError):
+        print(push(positional.model_dir, positional.repo_id, args.hub_dir, branch=args.branch, tag=args.tag,
+                   force_tag=args.force_tag))
 
 
 if __name__ == "__main__":

@@ -15,13 +15,12 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from transformers import HfArgumentParser
-
 import hf_lstm  # noqa: F401  (registers the hf_lstm model type)
+from hf_lstm.cli import one_error_line, parse_command_line
 from hf_lstm.data import labelled_split
 from hf_lstm.prediction import label_names_of, load_classifier, score_dataset
 
-logger = logging.getLogger("score")
+logger = logging.getLogger("hf_lstm.score")
 
 
 @dataclass
@@ -40,12 +39,11 @@ class ScoreArguments:
 
 
 def main(argv=None):
-    logging.basicConfig(format="%(message)s", level=logging.INFO)
-    parser = HfArgumentParser(ScoreArguments)
-    parser.add_argument("model", help="A trained model folder, or org/name[@revision] with --hub_dir.")
-    parser.add_argument("data", help="Labelled data: a .csv/.json/.jsonl/.parquet file, a dataset folder or hub id.")
-    args, positional = parser.parse_args_into_dataclasses(args=argv)
-    try:
+    args, positional = parse_command_line(ScoreArguments, [
+        ("model", "A trained model folder, or org/name[@revision] with --hub_dir."),
+        ("data", "Labelled data: a .csv/.json/.jsonl/.parquet file, a dataset folder or hub id."),
+    ], argv)
+    with one_error_line():
         if args.predictions and Path(args.predictions).exists():
             raise ValueError(f"{args.predictions}: exists; choose a new file for the predictions")
         classifier = load_classifier(positional.model, hub_dir=args.hub_dir, batch_size=args.batch_size)
@@ -55,8 +53,6 @@ def main(argv=None):
         metrics, records = score_dataset(classifier, dataset)
         if args.predictions:
             Path(args.predictions).write_text(records, encoding="utf-8")
-    except (ValueError, OSError) as error:
-        raise SystemExit(f"error: {error}") from None
     if args.predictions:
         logger.info("%s: %d predictions written", args.predictions, len(dataset))
     print(json.dumps(metrics, indent=2))

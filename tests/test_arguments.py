@@ -17,6 +17,11 @@ def refusal(*arguments, config="configs/tiny.yaml"):
 
 @pytest.mark.parametrize("arguments, message", [
     (["--pooling", "avg"], "argument --pooling: invalid choice: 'avg'"),
+    (["--cell_type", "lstmx"], "argument --cell_type/--cell-type: invalid choice: 'lstmx'"),
+    (["--truncation", "tail"], "argument --truncation: invalid choice: 'tail'"),
+    (["--dropout", "-0.5"], r"--dropout is a probability in [0, 1); got -0.5"),
+    (["--word2vec_epochs", "2", "--pretrained_vectors", "v.txt"], "give either --pretrained_vectors or --word2vec_epochs"),
+    (["--adversarial_epsilon", "1", "--freeze_embeddings", "true"], "--adversarial_epsilon needs trainable embeddings"),
     (["--dropout", "1.5"], r"--dropout is a probability in [0, 1); got 1.5"),
     (["--learning_rate", "-0.01"], "--learning_rate must be above 0; got -0.01"),
     (["--num_train_epochs", "0"], "--num_train_epochs must be above 0 (or give --max_steps); got 0.0"),
@@ -26,7 +31,8 @@ def refusal(*arguments, config="configs/tiny.yaml"):
     (["--test_file", "t.csv"], "--validation_file and --test_file need --train_file"),
 ])
 def test_a_bad_value_is_refused_naming_the_field(arguments, message):
-    assert refusal(*arguments).startswith(message)
+    # beside a dataset that does not exist: the value is refused first, when parsed, before any data is read
+    assert refusal(*arguments, "--dataset_name", "no/such/folder").startswith(message)
 
 
 def test_a_lower_is_better_metric_keeps_the_lowest_epoch_and_a_contradiction_is_refused():

@@ -89,3 +89,17 @@ def test_the_demo_page_shows_a_regression_models_rating(serve, tmp_path, tokeniz
     shown, bars = submit_in_browser(serve(model_dir), REVIEW, tmp_path / "demo.png")
     (expected,) = predict(load_classifier(str(model_dir)), [REVIEW])
     assert float(shown) == pytest.approx(expected["rating"], abs=1e-3) and bars == {}
+
+
+def test_a_busy_port_is_one_error_line_before_the_model_is_loaded(tmp_path):
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "scripts/demo.py", "--model", str(tmp_path / "no-model"), "--port", str(port)],
+            capture_output=True, text=True, timeout=120,
+        )
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"error: 127.0.0.1:{port} cannot be served (Address already in use); pass " \
+                                    "another --port"

@@ -4,7 +4,7 @@ from transformers.modeling_outputs import SequenceClassifierOutput
 
 from transformers import AutoModelForCausalLM
 
-from hf_lstm import LSTMForCausalLM, LSTMForSequenceClassification, LSTMModel
+from hf_lstm import LSTMConfig, LSTMForCausalLM, LSTMForSequenceClassification, LSTMModel
 from hf_lstm.modeling_lstm import ReferenceLSTM, reverse_within_length
 
 from .conftest import tiny_config
@@ -300,3 +300,11 @@ def test_a_one_way_language_model_is_a_causal_lm_that_generates(tmp_path):
     assert logits.shape == (1, 3, 50) and torch.allclose(logits.exp().sum(-1), torch.ones(1, 3), atol=1e-5)
     generated = loaded.generate(ids, max_new_tokens=4, do_sample=False, pad_token_id=0)
     assert generated.shape == (1, 7) and generated[0, 3].item() == logits[0, -1].argmax().item()
+
+
+def test_recurrent_flops_per_token_count_every_gate_direction_and_layer():
+    one = LSTMForSequenceClassification(LSTMConfig(vocab_size=10, embedding_dim=3, hidden_size=2))
+    assert one.recurrent_flops_per_token() == 3 * (2 * 4 * 2 * (3 + 2))  # forward + backward (twice the forward)
+    two = LSTMForSequenceClassification(LSTMConfig(vocab_size=10, embedding_dim=3, hidden_size=2, num_layers=2,
+                                                   bidirectional=True, cell_type="gru"))
+    assert two.recurrent_flops_per_token() == 3 * (2 * 2 * 3 * 2 * (3 + 2) + 2 * 2 * 3 * 2 * (4 + 2))

@@ -170,3 +170,13 @@ def test_export_refuses_a_language_model(tmp_path):
     with pytest.raises(ValueError, match="holds LSTMForCausalLM; ONNX export is for LSTMForSequenceClassification"):
         export_onnx(tmp_path / "lm", tmp_path / "onnx")
     assert not (tmp_path / "onnx").exists()
+
+
+def test_export_script_names_a_model_folder_that_does_not_exist(tmp_path):
+    result = subprocess.run([sys.executable, "scripts/export_onnx.py", str(tmp_path / "missing"), str(tmp_path / "out")],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1 and not (tmp_path / "out").exists()
+    assert result.stderr.strip() == (
+        f"error: {tmp_path}/missing: no such model folder; for a model in a hub directory pass --hub_dir DIR (or set "
+        "HF_HUB_CACHE=DIR)"
+    )

@@ -5,18 +5,17 @@ from types import SimpleNamespace
 import pytest
 
 from hf_lstm.output_folder import (
-    COMPLETE_MARKER,
     PREVIOUS_CHECKPOINTS,
     OutputFolderError,
     check_output_dir,
-    last_complete_checkpoint,
     save_final_model,
     set_aside_previous_checkpoints,
 )
+from hf_lstm.trainer import COMPLETE_MARKER, last_complete_checkpoint
 
 
 def model_folder(path, checkpoints=()):
-    path.mkdir(parents=True)
+    path.mkdir(parents=True, exist_ok=True)
     (path / "config.json").write_text(json.dumps({"model_type": "hf_lstm"}))
     (path / "model.safetensors").write_bytes(b"old weights")
     (path / "README.md").write_text("old card")

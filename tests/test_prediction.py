@@ -1,4 +1,5 @@
 import json
+import os
 import subprocess
 import sys
 import time
@@ -187,3 +188,75 @@ def test_predict_script_ends_with_one_error_line_for_a_folder_without_a_model(tm
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1] == f"error: {tmp_path}/model.safetensors: missing; found nothing. " \
                                                      "Only safetensors weights are loaded"
+
+
+def run_script(*arguments, **kwargs):
+    return subprocess.run([sys.executable, *arguments], capture_output=True, text=True, timeout=120, **kwargs)
+
+
+def test_predict_script_names_a_missing_or_non_utf8_file(saved_model, tmp_path):
+    result = run_script("scripts/predict.py", "--model", str(saved_model), "--file", str(tmp_path / "missing.txt"))
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"error: {tmp_path}/missing.txt: cannot be read (No such file or directory)"
+    latin1 = tmp_path / "latin1.txt"
+    latin1.write_bytes("a fine film\nun très bon film\n".encode("latin-1"))
+    result = run_script("scripts/predict.py", "--model", str(saved_model), "--file", str(latin1))
+    assert result.returncode == 1
+    assert result.stderr.strip().startswith(f"error: {latin1}: line 2 is not UTF-8 (byte 0xe8); re-save the file")
+
+
+def test_a_model_name_without_a_hub_directory_says_to_give_one(tmp_path):
+    result = run_script("scripts/predict.py", "--model", "team/sentiment@v1", "fine",
+                        env={k: v for k, v in os.environ.items() if k != "HF_HUB_CACHE"})
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "error: team/sentiment@v1: no such model folder; for a model in a hub directory pass --hub_dir DIR (or set "
+        "HF_HUB_CACHE=DIR)"
+    )
+
+
+def labelled_csv(path, count=30):
+    path.write_text("review,sentiment\n" + "".join(
+        f"{('a great film', 'a dull film')[i % 2]} {i},{('pos', 'neg')[i % 2]}\n" for i in range(count)))
+    return path
+
+
+def test_score_script_reports_the_training_metrics_and_writes_each_prediction_beside_its_gold_label(
+        saved_model, tmp_path):
+    data = labelled_csv(tmp_path / "new.csv")
+    predictions = tmp_path / "predictions.jsonl"
+    result = run_script("scripts/score.py", str(saved_model), str(data), "--text_columns", "review",
+                        "--label_column", "sentiment", "--predictions", str(predictions))
+    assert result.returncode == 0, result.stderr[-3000:]
+    metrics = json.loads(result.stdout)
+    records = [json.loads(line) for line in predictions.read_text().splitlines()]
+    assert [record["row"] for record in records] == list(range(30))
+    assert [record["gold"] for record in records] == [("pos", "neg")[i % 2] for i in range(30)]
+    expected = predict(load_classifier(str(saved_model)), [f"{('a great film', 'a dull film')[i % 2]} {i}"
+                                                            for i in range(30)])
+    assert [record["label"] for record in records] == [result["label"] for result in expected]
+    accuracy = sum(record["label"] == record["gold"] for record in records) / 30
+    assert metrics["accuracy"] == pytest.approx(accuracy) and set(metrics) == {"accuracy", "f1_macro"}
+    again = run_script("scripts/score.py", str(saved_model), str(data), "--text_columns", "review",
+                       "--label_column", "sentiment", "--predictions", str(predictions))
+    assert again.returncode == 1 and again.stderr.strip() == f"error: {predictions}: exists; choose a new file for " \
+                                                             "the predictions"
+
+
+def test_score_script_names_a_label_the_model_does_not_know(saved_model, tmp_path):
+    data = tmp_path / "odd.csv"
+    data.write_text("text,label\nfine,pos\nodd,maybe\n")
+    result = run_script("scripts/score.py", str(saved_model), str(data))
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"error: {data}: column 'label' has 1 invalid label(s), expected one of ['neg', 'pos']; first: row 1: 'maybe'"
+    )
+
+
+def test_regression_records_and_scores_hold_the_rating():
+    results = [{"rating": 4.0}, {"rating": 2.0}]
+    record = prediction.prediction_records(results, [7, 8], [5.0, 2.0], None)
+    assert [json.loads(line) for line in record.splitlines()] == [
+        {"row": 7, "gold": 5.0, "rating": 4.0}, {"row": 8, "gold": 2.0, "rating": 2.0}]
+    metrics = prediction.score_predictions(results, [5.0, 2.0], None)
+    assert metrics["mae"] == pytest.approx(0.5) and metrics["rmse"] == pytest.approx(0.5 ** 0.5)

@@ -28,7 +28,9 @@ from hf_lstm.arguments import ArgumentError
 from hf_lstm.data import prepare_data
 from hf_lstm.output_folder import OutputFolderError
 from hf_lstm.prediction import load_classifier, predict
-from hf_lstm.training import complete_checkpoints, init_head_bias_from_labels, parse_arguments, run, save_final_model
+from hf_lstm.output_folder import save_final_model
+from hf_lstm.trainer import GradualUnfreezingCallback, ResumeError, encoder_stages
+from hf_lstm.training import init_head_bias_from_labels, parse_arguments, run
 
 from .conftest import tiny_config
 
@@ -182,6 +184,9 @@ def test_the_saved_model_predicts_exactly_what_the_training_run_scored(tmp_path,
     texts, labels = list(splits["test"]["text"]), list(splits["test"]["labels"])
     assert sum(len(text.split()) > 24 for text in texts) > 100  # nearly every test review is cut
     scored = [json.loads(line) for line in (output_dir / "test_predictions.jsonl").read_text().splitlines()]
+    assert [row["row"] for row in scored] == splits["test"]["row"]  # each review's row in the test split's source
+    gold = [("neg", "pos")[label] if task == "classification" else label for label in labels]
+    assert [row["gold"] for row in scored] == pytest.approx(gold) if task == "regression" else gold
     if task == "classification":  # the file holds what test_results.json scored
         accuracy = sum(row["label"] == ("neg", "pos")[label] for row, label in zip(scored, labels)) / len(labels)
         assert accuracy == pytest.approx(metrics["test_accuracy"])
@@ -351,17 +356,6 @@ def test_kill_9_mid_epoch_then_resume_equals_an_uninterrupted_run(tmp_path):
     assert results[0]["test_loss"] == results[1]["test_loss"] and results[0]["test_accuracy"] == results[1]["test_accuracy"]
 
 
-def test_complete_checkpoints_are_the_marked_ones_ordered_by_step_number(tmp_path):
-    for step in (9, 10, 100, 200):
-        (tmp_path / f"checkpoint-{step}").mkdir()
-        if step != 200:  # checkpoint-200: half-written, no marker
-            (tmp_path / f"checkpoint-{step}" / training.COMPLETE_MARKER).write_text(str(step))
-    assert [path.name for path in complete_checkpoints(tmp_path)] == ["checkpoint-9", "checkpoint-10", "checkpoint-100"]
-    assert (tmp_path / "checkpoint-200").is_dir()  # only listed, not removed, unless asked
-    assert training.last_complete_checkpoint(tmp_path) == str(tmp_path / "checkpoint-100")
-    assert not (tmp_path / "checkpoint-200").exists()
-
-
 def test_resume_without_rng_state_is_refused_unless_inexact_is_allowed(tmp_path):
     output_dir, cache = tmp_path / "run", tmp_path / "cache"
     process = train_process(output_dir, cache, "--num_train_epochs", "2")
@@ -370,10 +364,10 @@ def test_resume_without_rng_state_is_refused_unless_inexact_is_allowed(tmp_path)
         if path.is_file():
             path.unlink()
     (output_dir / "checkpoint-250" / "rng_state.pth").write_bytes(b"PK\x03\x04trunc")
-    with pytest.raises(SystemExit, match=r"checkpoint-250/rng_state.pth: RNG state missing or damaged"):
+    with pytest.raises(ResumeError, match=r"checkpoint-250/rng_state.pth: RNG state missing or damaged"):
         run(RESUMABLE[1:] + ["--output_dir", str(output_dir), "--cache_dir", str(cache), "--resume", "true"])
     (output_dir / "checkpoint-250" / "rng_state.pth").unlink()
-    with pytest.raises(SystemExit, match="--allow_inexact_resume"):
+    with pytest.raises(ResumeError, match="--allow_inexact_resume"):
         run(RESUMABLE[1:] + ["--output_dir", str(output_dir), "--cache_dir", str(cache), "--resume", "true"])
     run(RESUMABLE[1:] + ["--output_dir", str(output_dir), "--cache_dir", str(cache), "--resume", "true",
                          "--allow_inexact_resume", "true"])
@@ -481,24 +475,10 @@ def test_pretrain_a_two_way_language_model_then_start_a_classifier_from_it(tmp_p
     assert classifier.config.separate_directions and classifier.classifier.weight.shape[0] == 2  # a new head
 
 
-def test_discriminative_learning_rates_fall_by_the_factor_from_the_head_down_to_the_embedding():
-    model = LSTMForSequenceClassification(tiny_config(num_layers=2, bidirectional=True))
-    model_args, _, training_args, _ = parse_arguments(["configs/tiny.yaml"])
-    optimizer = training.discriminative_optimizer(model, training_args, decay=2.0)
-    rate = {id(param): group["lr"] for group in optimizer.param_groups for param in group["params"]}
-    decay = {id(param): group["weight_decay"] for group in optimizer.param_groups for param in group["params"]}
-    assert len(rate) == len(list(model.parameters()))  # every parameter trains, once
-    assert rate[id(model.classifier.weight)] == 2e-3
-    assert rate[id(model.lstm.layers[1].forward_cell.weight_hh_l0)] == 2e-3 / 2
-    assert rate[id(model.lstm.layers[0].backward_cell.weight_ih_l0)] == 2e-3 / 4
-    assert rate[id(model.lstm.embeddings.weight)] == 2e-3 / 8
-    assert decay[id(model.classifier.bias)] == 0.0 and decay[id(model.classifier.weight)] == training_args.weight_decay
-
-
 def test_gradual_unfreezing_trains_the_head_first_then_one_more_stage_each_epoch(tmp_path):
     model = LSTMForSequenceClassification(tiny_config(num_layers=2, bidirectional=True))
-    callback = training.GradualUnfreezingCallback(model)
-    embedding, lower, upper = training.encoder_stages(model)
+    callback = GradualUnfreezingCallback(model)
+    embedding, lower, upper = encoder_stages(model)
     trainable = []
     for epoch in range(4):
         callback.on_epoch_begin(None, TrainerState(epoch=float(epoch)), None)
@@ -517,3 +497,29 @@ def test_gradual_unfreezing_trains_the_head_first_then_one_more_stage_each_epoch
     tuned = AutoModelForSequenceClassification.from_pretrained(tmp_path / "tuned").state_dict()
     assert all(torch.equal(tensor, tuned[name]) for name, tensor in base.items() if name.startswith("lstm."))
     assert not torch.equal(base["classifier.weight"], tuned["classifier.weight"])
+
+
+def test_the_folder_of_the_users_notes_and_data_is_refused_before_anything_is_read(tmp_path, monkeypatch):
+    monkeypatch.setattr(training, "prepare_data", lambda *args: pytest.fail("data prepared before the check"))
+    exp = tmp_path / "exp"
+    exp.mkdir()
+    (exp / "notes.txt").write_text("notes")
+    shutil.copy("data/imdb/README.md", exp / "bin.csv")
+    with pytest.raises(OutputFolderError, match=r"--output_dir .*exp is not empty and holds no hf_lstm model \(bin.csv, "
+                                                 r"notes.txt\)"):
+        run(TINY + ["--output_dir", str(exp)])
+    assert sorted(p.name for p in exp.iterdir()) == ["bin.csv", "notes.txt"]
+    config = os.path.abspath("configs/tiny.yaml")
+    monkeypatch.chdir(exp)
+    with pytest.raises(OutputFolderError, match="current folder or one above it"):
+        run([config, "--output_dir", "."])  # it trained, then failed in the final save: the model was lost
+
+
+def test_a_data_error_under_two_processes_is_written_once(tmp_path):
+    reviews = tmp_path / "reviews.csv"
+    reviews.write_text("review,sentiment\n" + "".join(f"review {i},{('good', 'bad')[i % 2]}\n" for i in range(30)))
+    command = two_process_launch(["configs/tiny.yaml", "--dataset_name", str(reviews), "--text_columns", "review",
+                                  "--label_column", "rating"], tmp_path / "m", tmp_path / "cache")
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300, env=LAUNCH_ENV)
+    assert result.returncode != 0
+    assert result.stderr.count("label column 'rating' not found") == 1, result.stderr[-3000:]

@@ -1,0 +1,27 @@
+"""What every script's command line shares: `HfArgumentParser` over a dataclass plus positional arguments, the
+package's messages on standard error, and a refusal as one `error: ...` line (exit status 1), never a traceback."""
+
+import logging
+from contextlib import contextmanager
+
+from transformers import HfArgumentParser
+
+
+def parse_command_line(arguments_class, positionals=(), argv=None):
+    """(options, positionals): `arguments_class` parsed from `argv` beside `positionals` ((name, help) or
+    (name, help, nargs)); also shows the package's log messages on standard error."""
+    logging.basicConfig(format="%(message)s", level=logging.WARNING)
+    logging.getLogger("hf_lstm").setLevel(logging.INFO)
+    parser = HfArgumentParser(arguments_class)
+    for name, help_text, *nargs in positionals:
+        parser.add_argument(name, help=help_text, **({"nargs": nargs[0]} if nargs else {}))
+    return parser.parse_args_into_dataclasses(args=argv)
+
+
+@contextmanager
+def one_error_line(*errors):
+    """Turn `errors` (default: ValueError, OSError) raised in the block into one `error: ...` line and exit status 1."""
+    try:
+        yield
+    except errors or (ValueError, OSError) as error:
+        raise SystemExit(f"error: {error}") from None

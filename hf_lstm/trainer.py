@@ -1,0 +1,175 @@
+"""`LSTMTrainer`: the Hugging Face `Trainer` with what an hf_lstm run adds to it, and the callbacks and checkpoint
+bookkeeping that go with it.
+
+- `create_optimizer`: AdamW with ULMFiT's discriminative learning rates when `layer_learning_rate_decay` is not 1.
+- `compute_loss`: the model's own loss plus any `loss_terms` (callables of the model, the batch and its outputs), the
+  place for terms a run adds to the supervised loss.
+- `predict_in_length_order`: a pass over a split in order of length (batches pad little), answered in the split's
+  order.
+- Checkpoints are marked complete once written (`CheckpointCompleteCallback`); resume trusts only marked ones.
+"""
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+import torch
+from transformers import Trainer, TrainerCallback
+from transformers.trainer_utils import PredictionOutput
+
+from .prediction import in_original_order, shortest_first
+
+COMPLETE_MARKER = "checkpoint_complete"
+
+
+class LSTMTrainer(Trainer):
+    """A `Trainer` with discriminative learning rates, extra loss terms and a length-ordered prediction pass.
+
+    Args:
+        layer_learning_rate_decay (`float`, defaults to 1.0): the head trains at `learning_rate`, the top recurrent
+            layer at `learning_rate / decay`, each layer below at a further `/ decay`, the embedding lowest.
+        loss_terms (`list`, defaults to none): callables `(model, inputs, outputs) -> scalar tensor`, each added to the
+            model's loss on every training and evaluation batch.
+    """
+
+    def __init__(self, *args, layer_learning_rate_decay=1.0, loss_terms=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.layer_learning_rate_decay = layer_learning_rate_decay
+        self.loss_terms = list(loss_terms)
+
+    def create_optimizer(self):
+        if self.optimizer is None and self.layer_learning_rate_decay != 1.0:
+            self.optimizer = discriminative_optimizer(self.model, self.args, self.layer_learning_rate_decay)
+        return super().create_optimizer()
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        if not self.loss_terms:
+            return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+        loss, outputs = super().compute_loss(model, inputs, True, num_items_in_batch)
+        for term in self.loss_terms:
+            loss = loss + term(model, inputs, outputs)
+        return (loss, outputs) if return_outputs else loss
+
+    def predict_in_length_order(self, dataset, metric_key_prefix="test"):
+        """`predict` over `dataset` read shortest first (by its `length` column), so that batches of similar length
+        pad little (the Trainer's own length grouping is random); predictions and labels come back in the dataset's
+        order."""
+        order = shortest_first(dataset["length"])
+        sampling, self.args.train_sampling_strategy = self.args.train_sampling_strategy, "sequential"
+        try:
+            output = self.predict(dataset.select(order), metric_key_prefix=metric_key_prefix)
+        finally:
+            self.args.train_sampling_strategy = sampling
+        return PredictionOutput(
+            predictions=in_original_order(output.predictions, order),
+            label_ids=in_original_order(output.label_ids, order),
+            metrics=output.metrics,
+        )
+
+
+def encoder_stages(model):
+    """The encoder's parameters by stage, bottom up: the embedding, then each recurrent layer."""
+    encoder = model.lstm
+    return [list(encoder.embeddings.parameters()), *(list(layer.parameters()) for layer in encoder.layers)]
+
+
+def discriminative_optimizer(model, args, decay):
+    """AdamW with ULMFiT's discriminative learning rates: the head at `args.learning_rate`, the top recurrent layer at
+    that rate / `decay`, each layer below at a further / `decay`, the embedding lowest; biases without weight decay,
+    as the Trainer's own optimizer has them."""
+    stages = encoder_stages(model)
+    in_encoder = {id(param) for stage in stages for param in stage}
+    head = [param for param in model.parameters() if id(param) not in in_encoder]
+    names = {id(param): name for name, param in model.named_parameters()}
+    groups = []
+    for depth, params in enumerate([head, *reversed(stages)]):  # the head first, then from the top layer down
+        for is_bias in (False, True):
+            chosen = [param for param in params if param.requires_grad and ("bias" in names[id(param)]) == is_bias]
+            if chosen:
+                groups.append({"params": chosen, "lr": args.learning_rate / decay**depth,
+                               "weight_decay": 0.0 if is_bias else args.weight_decay})
+    return torch.optim.AdamW(groups, lr=args.learning_rate, betas=(args.adam_beta1, args.adam_beta2),
+                             eps=args.adam_epsilon)
+
+
+class CheckpointCompleteCallback(TrainerCallback):
+    """Marks a checkpoint complete once the Trainer has written all of it; resume only trusts marked checkpoints."""
+
+    def on_save(self, args, state, control, **kwargs):
+        if state.is_world_process_zero:
+            checkpoint = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+            partial = checkpoint / f"{COMPLETE_MARKER}.tmp"
+            partial.write_text(str(state.global_step))
+            os.replace(partial, checkpoint / COMPLETE_MARKER)
+
+
+class ElapsedTimeCallback(TrainerCallback):
+    """Adds `elapsed_s` (seconds since the run started, data preparation included) to every log_history entry."""
+
+    def __init__(self, started):
+        self.started = started
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if state.log_history:
+            state.log_history[-1]["elapsed_s"] = round(time.time() - self.started, 1)
+
+
+class GradualUnfreezingCallback(TrainerCallback):
+    """ULMFiT's gradual unfreezing: epoch 0 trains the head only; epoch k also the top k encoder stages (the top
+    recurrent layer first, the embedding last). A frozen parameter gets no gradient, so AdamW leaves it as it is.
+    The stages follow the epoch number, so a resumed run freezes what the uninterrupted one froze."""
+
+    def __init__(self, model, keep_embedding_frozen=False):
+        self.stages = encoder_stages(model)[::-1]  # top layer first
+        self.keep_embedding_frozen = keep_embedding_frozen
+
+    def on_epoch_begin(self, args, state, control, **kwargs):
+        epoch = int(state.epoch or 0)
+        for depth, stage in enumerate(self.stages):
+            is_embedding = depth == len(self.stages) - 1
+            for param in stage:
+                param.requires_grad = depth < epoch and not (is_embedding and self.keep_embedding_frozen)
+
+
+def complete_checkpoints(output_dir, remove_partial=False):
+    """The checkpoints the marker calls complete, oldest first; with `remove_partial`, half-written ones (killed
+    mid-save) are removed."""
+    complete = []
+    for checkpoint in Path(output_dir).glob("checkpoint-*"):
+        if (checkpoint / COMPLETE_MARKER).is_file():
+            complete.append(checkpoint)
+        elif remove_partial:
+            shutil.rmtree(checkpoint)
+    return sorted(complete, key=lambda path: int(path.name.split("-")[1]))
+
+
+def last_complete_checkpoint(output_dir, remove_partial=True):
+    """The newest checkpoint the marker calls complete; half-written ones (killed mid-save) are removed."""
+    complete = complete_checkpoints(output_dir, remove_partial)
+    return str(complete[-1]) if complete else None
+
+
+class ResumeError(ValueError):
+    """A resume that cannot be exact or has nothing to resume from."""
+
+
+def resume_checkpoint(output_dir, world_size, allow_inexact, main_process=True):
+    """The checkpoint `--resume` continues: the last complete one, after checking that every process's RNG state is
+    there (an exact resume needs them), unless `allow_inexact`."""
+    checkpoint = last_complete_checkpoint(output_dir, main_process) if Path(output_dir).is_dir() else None
+    if checkpoint is None:
+        raise ResumeError(f"--resume: no complete checkpoint in {output_dir}")
+    names = ["rng_state.pth"] if world_size == 1 else [f"rng_state_{rank}.pth" for rank in range(world_size)]
+    for name in names:
+        path = Path(checkpoint) / name
+        try:
+            torch.load(path, weights_only=False)  # our own checkpoint file, written by this Trainer
+        except Exception as error:
+            if allow_inexact:
+                break
+            raise ResumeError(
+                f"{path}: RNG state missing or damaged ({type(error).__name__}); an exact resume is impossible. "
+                "Pass --allow_inexact_resume to resume anyway (results will differ from an uninterrupted run)."
+            ) from error
+    return checkpoint
