@@ -227,6 +227,22 @@ class DataArguments:
         default=None,
         metadata={"help": "Where prepared data (vocabulary + token ids) is cached; default ~/.cache/hf_lstm."},
     )
+    unlabelled_data: list[str] | None = field(
+        default=None,
+        metadata={
+            "help": "Unlabelled reviews the classifier also learns from, through --virtual_adversarial_epsilon and "
+            "--entropy_weight: splits of the dataset (unsupervised for IMDB; train: the training split's own text) "
+            "or .txt/.csv/.jsonl files, folders or hub ids. Never validation or test text: copies are left out."
+        },
+    )
+    max_unlabelled_samples: int | None = field(
+        default=None, metadata={"help": "Keep only this many unlabelled reviews (a seeded random sample)."}
+    )
+    unlabelled_max_length: int | None = field(
+        default=None,
+        metadata={"help": "Tokens kept per unlabelled review (cut as --truncation says); default: max_length. "
+                  "Shorter reviews make an unlabelled batch cheaper (Miyato et al. cut them at 400)."},
+    )
 
     def data_files(self):
         """{split: file} of --train_file / --validation_file / --test_file, or None (--dataset_name is read)."""
@@ -242,63 +258,18 @@ class DataArguments:
             if not 0 < getattr(self, name) < 1:
                 raise ArgumentError(f"--{name} is a share of the training split in (0, 1); got {getattr(self, name)}")
         for name in ("block_size", "max_vocab_size", "min_frequency", "max_length", "max_train_samples",
-                     "max_eval_samples", "max_test_samples"):
+                     "max_eval_samples", "max_test_samples", "max_unlabelled_samples", "unlabelled_max_length"):
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ArgumentError(f"--{name} must be at least 1; got {value}")
         if self.class_names is not None and len(set(self.class_names)) != len(self.class_names):
             raise ArgumentError(f"--class_names lists a name twice: {self.class_names}")
-
-
-@dataclass
-class RunArguments:
-    """What happens around training: the output folder's safety, resuming, early stopping, checkpoint averaging."""
-
-    _argument_group_name = "run (threads, resume, hub directory, averaging; hf_lstm/arguments.py RunArguments)"
-
-    overwrite_output_dir: bool = field(
-        default=False,
-        metadata={"help": "Replace a trained model in output_dir (it stays intact until the new one is complete)."},
-    )
-    cpu_threads: int | None = field(
-        default=None,
-        metadata={
-            "help": "Threads torch runs in each process. Default: the OMP_NUM_THREADS you exported, else (no "
-            "accelerator) every core, divided among the processes of this machine; `accelerate launch` alone would "
-            "set one."
-        },
-    )
-    resume: bool = field(default=False, metadata={"help": "Resume from the last complete checkpoint in output_dir."})
-    allow_inexact_resume: bool = field(
-        default=False,
-        metadata={"help": "Resume even if the checkpoint's RNG state is missing or damaged (results then differ)."},
-    )
-    hub_dir: str | None = field(
-        default=None, metadata={"help": "Hub directory to take --model_name_or_path org/name[@revision] from."}
-    )
-    push_to_hub_dir: str | None = field(
-        default=None, metadata={"help": "After training, push the model to this hub directory as --hub_model_id."}
-    )
-    early_stopping_patience: int | None = field(
-        default=None, metadata={"help": "Stop after this many evaluations without improvement of the best metric."}
-    )
-    average_last_checkpoints: int = field(
-        default=0,
-        metadata={
-            "help": "After training, average the weights of the last N epoch checkpoints (N >= 2) and keep the "
-            "average only if its validation metric beats the best checkpoint's (0: off)."
-        },
-    )
-
-    def __post_init__(self):
-        if self.average_last_checkpoints == 1 or self.average_last_checkpoints < 0:
-            raise ArgumentError(
-                f"--average_last_checkpoints must be 0 (off) or at least 2, got {self.average_last_checkpoints}"
-            )
-        if self.cpu_threads is not None and self.cpu_threads < 1:
-            raise ArgumentError(f"--cpu_threads must be at least 1; got {self.cpu_threads}")
-        if self.early_stopping_patience is not None and self.early_stopping_patience < 1:
-            raise ArgumentError(f"--early_stopping_patience must be at least 1; got {self.early_stopping_patience}")
+        if self.unlabelled_data and self.task == "language_modeling":
+            raise ArgumentError("--unlabelled_data is for classification and regression: a language model already "
+                                "reads the training split and every unlabelled split")
+        for name in self.unlabelled_data or []:
+            if name in ("validation", "test"):
+                raise ArgumentError(f"--unlabelled_data {name}: validation and test text is never trained on")
 
 
 def _lstm_default(name, value):
@@ -313,7 +284,7 @@ class LSTMTrainingArguments(TrainingArguments):
     loss are lower-is-better: `greater_is_better` follows the metric unless given, and a contradicting value is
     refused). `use_cpu` and `bf16` default to what the machine runs fast."""
 
-    _argument_group_name = "Trainer (transformers' TrainingArguments, with the LSTM's defaults)"
+    _argument_group_name = "Trainer (transformers' TrainingArguments with the LSTM's defaults, and the run's options)"
 
     learning_rate: float = _lstm_default("learning_rate", 2e-3)
     weight_decay: float = _lstm_default("weight_decay", 0.01)
@@ -342,7 +313,60 @@ class LSTMTrainingArguments(TrainingArguments):
                   "--bf16 false turns it off."},
     )
 
+    # What the project adds around the Trainer: the output folder's safety, threads, resume, hub, averaging.
+    overwrite_output_dir: bool = field(
+        default=False,
+        metadata={"help": "Replace a trained model in output_dir (it stays intact until the new one is complete)."},
+    )
+    cpu_threads: int | None = field(
+        default=None,
+        metadata={
+            "help": "Threads torch runs in each process. Default: the OMP_NUM_THREADS you exported, else (no "
+            "accelerator) every core, divided among the processes of this machine; `accelerate launch` alone would "
+            "set one."
+        },
+    )
+    resume: bool = field(default=False, metadata={"help": "Resume from the last complete checkpoint in output_dir."})
+    allow_inexact_resume: bool = field(
+        default=False,
+        metadata={"help": "Resume even if the checkpoint's RNG state is missing or damaged (results then differ)."},
+    )
+    hub_dir: str | None = field(
+        default=None, metadata={"help": "Hub directory to take --model_name_or_path org/name[@revision] from."}
+    )
+    push_to_hub_dir: str | None = field(
+        default=None, metadata={"help": "After training, push the model to this hub directory as --hub_model_id."}
+    )
+    early_stopping_patience: int | None = field(
+        default=None, metadata={"help": "Stop after this many evaluations without improvement of the best metric."}
+    )
+    unlabelled_batch_ratio: float = field(
+        default=1.0,
+        metadata={"help": "With --unlabelled_data: each step's unlabelled batch has this many times "
+                  "per_device_train_batch_size reviews (length-grouped, as the labelled batch is)."},
+    )
+    average_last_checkpoints: int = field(
+        default=0,
+        metadata={
+            "help": "After training, average the weights of the last N epoch checkpoints (N >= 2) and keep the "
+            "average only if its validation metric beats the best checkpoint's (0: off)."
+        },
+    )
+
     def __post_init__(self):
+        if self.average_last_checkpoints == 1 or self.average_last_checkpoints < 0:
+            raise ArgumentError(
+                f"--average_last_checkpoints must be 0 (off) or at least 2, got {self.average_last_checkpoints}"
+            )
+        if not self.unlabelled_batch_ratio > 0:
+            raise ArgumentError(f"--unlabelled_batch_ratio must be above 0; got {self.unlabelled_batch_ratio}")
+        if self.cpu_threads is not None and self.cpu_threads < 1:
+            raise ArgumentError(f"--cpu_threads must be at least 1; got {self.cpu_threads}")
+        if self.early_stopping_patience is not None and self.early_stopping_patience < 1:
+            raise ArgumentError(f"--early_stopping_patience must be at least 1; got {self.early_stopping_patience}")
+        if self.average_last_checkpoints and self.save_total_limit is not None:
+            # keep the last N checkpoints besides the best one
+            self.save_total_limit = max(self.save_total_limit, self.average_last_checkpoints + 1)
         if self.use_cpu is None:
             self.use_cpu = not has_accelerator()
         if self.bf16 is None:
@@ -370,7 +394,7 @@ class LSTMTrainingArguments(TrainingArguments):
             raise ArgumentError(str(error)) from None
 
 
-def check_together(model_args, data_args, training_args, run_args):
+def check_together(model_args, data_args, training_args):
     """The checks that read several groups of options; also fills in the settings that depend on the task."""
     if data_args.task == "language_modeling":
         # blocks of equal length: nothing to group; the best checkpoint is the one with the lowest validation loss
@@ -378,9 +402,6 @@ def check_together(model_args, data_args, training_args, run_args):
             training_args.train_sampling_strategy = "random"
         training_args.metric_for_best_model, training_args.greater_is_better = "loss", False
         training_args.prediction_loss_only = True
-    if run_args.average_last_checkpoints and training_args.save_total_limit is not None:
-        # keep the last N checkpoints besides the best one
-        training_args.save_total_limit = max(training_args.save_total_limit, run_args.average_last_checkpoints + 1)
     metric = (training_args.metric_for_best_model or "").removeprefix("eval_")
     if data_args.task == "regression" and metric and metric not in REGRESSION_METRICS:
         raise ArgumentError(
@@ -392,6 +413,14 @@ def check_together(model_args, data_args, training_args, run_args):
             f"--metric_for_best_model {metric} is not a classification metric (those are "
             f"{', '.join(CLASSIFICATION_METRICS)}; rmse and mae where the classes are numbers)"
         )
+    if data_args.task == "regression" and model_args.entropy_weight:
+        raise ArgumentError("--entropy_weight is for classification: a rating has no class distribution")
+    if data_args.unlabelled_data and not (model_args.virtual_adversarial_epsilon or model_args.entropy_weight):
+        raise ArgumentError("--unlabelled_data is read only by --virtual_adversarial_epsilon and --entropy_weight: "
+                            "turn one on, or drop --unlabelled_data")
+    if model_args.entropy_weight and not data_args.unlabelled_data:
+        raise ArgumentError("--entropy_weight works on unlabelled reviews: give --unlabelled_data (e.g. unsupervised, "
+                            "or train for the training split's own text)")
     if data_args.task == "language_modeling" and model_args.head_bias_from_labels:
         raise ArgumentError("--head_bias_from_labels is for classification and regression heads")
     if model_args.head_bias_from_labels is None:
@@ -478,7 +507,7 @@ def parse_arguments(argv=None):
     Every value is checked here (types, choices, ranges, combinations), before any folder or data is touched."""
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = ArgumentParser(
-        (ModelArguments, DataArguments, LSTMTrainingArguments, RunArguments),
+        (ModelArguments, DataArguments, LSTMTrainingArguments),
         usage="python scripts/train.py [CONFIG.yaml] [--field value ...]",
     )
     names = option_names(parser)
@@ -501,17 +530,17 @@ def parse_arguments(argv=None):
     if remaining:
         word = next((word for word in remaining if word.startswith("-")), remaining[0])
         raise unknown_option(word, [f"--{name}" for name in names])
-    model_args, data_args, training_args, run_args = parsed
-    check_together(model_args, data_args, training_args, run_args)
+    model_args, data_args, training_args = parsed
+    check_together(model_args, data_args, training_args)
     if training_args.output_dir is None:
         raise ArgumentError("--output_dir is required (in the config file or on the command line)")
     if model_args.model_name_or_path and given & set(SHAPE_FIELDS):
-        check_shape_fields(model_args, run_args.hub_dir, given & set(SHAPE_FIELDS), on_command_line)
-    if run_args.push_to_hub_dir is not None:
+        check_shape_fields(model_args, training_args.hub_dir, given & set(SHAPE_FIELDS), on_command_line)
+    if training_args.push_to_hub_dir is not None:
         if training_args.hub_model_id is None:
             raise ArgumentError("--push_to_hub_dir needs --hub_model_id org/name")
         check_repo_id(training_args.hub_model_id)  # refuse a bad id before an hour of training
-    return model_args, data_args, training_args, run_args
+    return model_args, data_args, training_args
 
 
 def check_shape_fields(model_args, hub_dir, named, on_command_line):

@@ -58,6 +58,27 @@ class LSTMConfig(PretrainedConfig):
             Adversarial training on the word embeddings (Miyato et al., 2017): in training, also compute the loss on
             each review's embeddings moved by this L2 norm in the direction that raises its loss most (its
             gradient), and add it to the loss. 0 turns it off; when on, a training step costs about 2.3 times as much.
+            Miyato et al. use 5.0 on normalised embeddings (`normalize_embeddings`).
+        normalize_embeddings (`bool`, *optional*, defaults to `False`):
+            Read the word vectors normalised (Miyato et al., 2017, section 3): each dimension minus its mean, divided
+            by its standard deviation, both weighted by the words' frequencies in the training text
+            (`token_frequencies`, saved with the model), so that a perturbation of fixed norm stays meaningful: the
+            network cannot grow its embeddings until it is negligible. Part of the model: inference reads them so too.
+        virtual_adversarial_epsilon (`float`, *optional*, defaults to 0.0):
+            Virtual adversarial training (Miyato et al., 2017): in training, add the KL divergence between the
+            prediction and the prediction on the embeddings moved by this L2 norm in the direction that changes it
+            most (found by one power iteration from a random direction), on labelled and unlabelled reviews; for
+            regression, the squared difference of the predicted values. No label is needed. 0 turns it off; the
+            papers use 5.0.
+        virtual_adversarial_xi (`float`, *optional*, defaults to 0.1):
+            Size of the random direction's step in the power iteration of virtual adversarial training (the finite
+            difference's small constant; 0.1 in Miyato et al.'s code).
+        virtual_adversarial_weight (`float`, *optional*, defaults to 1.0):
+            Weight of the virtual adversarial term in the loss.
+        entropy_weight (`float`, *optional*, defaults to 0.0):
+            Entropy minimisation (Sachan et al., 2019): in training, add this weight times the mean entropy of the
+            predicted class distribution on unlabelled reviews, which pushes the decision boundary away from them.
+            Classification only; 0 turns it off.
         truncation (`str`, *optional*, defaults to `None`):
             How a review longer than `max_tokens` tokens is cut, inside the model, so that training, evaluation, the
             pipeline and exported graphs all read the same tokens: `"head"` (its first `max_tokens` tokens) or
@@ -88,6 +109,11 @@ class LSTMConfig(PretrainedConfig):
         lstm_impl="torch",
         expected_value_loss_weight=0.0,
         adversarial_epsilon=0.0,
+        normalize_embeddings=False,
+        virtual_adversarial_epsilon=0.0,
+        virtual_adversarial_xi=0.1,
+        virtual_adversarial_weight=1.0,
+        entropy_weight=0.0,
         truncation=None,
         max_tokens=None,
         adaptive_softmax_cutoffs=(2000, 10000),
@@ -108,6 +134,11 @@ class LSTMConfig(PretrainedConfig):
         self.lstm_impl = lstm_impl
         self.expected_value_loss_weight = expected_value_loss_weight
         self.adversarial_epsilon = adversarial_epsilon
+        self.normalize_embeddings = normalize_embeddings
+        self.virtual_adversarial_epsilon = virtual_adversarial_epsilon
+        self.virtual_adversarial_xi = virtual_adversarial_xi
+        self.virtual_adversarial_weight = virtual_adversarial_weight
+        self.entropy_weight = entropy_weight
         self.truncation = truncation
         self.max_tokens = max_tokens
         self.adaptive_softmax_cutoffs = list(adaptive_softmax_cutoffs)
@@ -134,7 +165,12 @@ class LSTMConfig(PretrainedConfig):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not 0 <= value < 1:
                 raise ValueError(f"{name} is a probability in [0, 1); got {value!r}")
-        for name in ("expected_value_loss_weight", "adversarial_epsilon"):
+        for name in ("expected_value_loss_weight", "adversarial_epsilon", "virtual_adversarial_epsilon",
+                     "virtual_adversarial_weight", "entropy_weight"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or value < 0:
                 raise ValueError(f"{name} must be 0 (off) or positive; got {value!r}")
+        if not (isinstance(self.virtual_adversarial_xi, (int, float)) and self.virtual_adversarial_xi > 0):
+            raise ValueError(f"virtual_adversarial_xi must be positive; got {self.virtual_adversarial_xi!r}")
+        if self.entropy_weight and self.num_labels == 1:
+            raise ValueError("entropy_weight is for classification: a rating has no class distribution")

@@ -348,6 +348,7 @@ def keep_at_most(splits, data_args):
         "train": data_args.max_train_samples,
         "validation": data_args.max_eval_samples,
         "test": data_args.max_test_samples,
+        "unlabelled": data_args.max_unlabelled_samples,
     }
     for split in splits:
         limit = limits[split]
@@ -371,16 +372,13 @@ def make_text_splits(raw, data_args):
     def text_of(split):
         return join_texts(raw[split], data_args.text_columns, f"{source} [{split}]").select_columns(["text"])
 
-    def without(dataset, banned):
-        return dataset.filter(lambda batch: [text_hash(text) not in banned for text in batch["text"]], batched=True)
-
     test = set(text_hashes(text_of("test")).tolist()) if "test" in raw else set()  # even beyond max_test_samples
     if data_args.label_column in raw["train"].column_names:
         labelled, _ = make_splits(raw, replace(data_args, task="classification"))
         train, validation = (labelled[split].select_columns(["text"]) for split in ("train", "validation"))
         test |= set(text_hashes(labelled["test"]).tolist())  # held out of the training split (no test split given)
     else:
-        train = without(text_of("train"), test)
+        train = without_texts(text_of("train"), test)
         if "validation" in raw:
             validation = text_of("validation")
         else:
@@ -388,9 +386,42 @@ def make_text_splits(raw, data_args):
             train, validation = held_out["train"], held_out["test"]
     banned = set(text_hashes(validation).tolist()) | test
     joined = datasets.concatenate_datasets([train, *(text_of(split) for split in raw if split not in LABELLED_SPLITS)])
-    train = without(joined, banned)
+    train = without_texts(joined, banned)
     logger.info(f"{source}: {len(joined) - len(train)} text(s) equal to a validation or test text left out of training")
     return keep_at_most(DatasetDict({"train": train, "validation": validation}), data_args)
+
+
+def without_texts(dataset, banned):
+    """`dataset` without the rows whose text's `text_hash` is in `banned` (the held-out texts of a run)."""
+    return dataset.filter(lambda batch: [text_hash(text) not in banned for text in batch["text"]], batched=True)
+
+
+def make_unlabelled_split(raw, splits, data_args):
+    """The unlabelled reviews a classifier also learns from (`--unlabelled_data`): each source is a split of the
+    dataset (IMDB's `unsupervised`; `train` is the classifier's own training split, its labels unread) or a file,
+    folder or hub id whose text columns are read. Any text equal to a validation or test text is left out (the count
+    is logged), so the classifier is still selected and scored on reviews it never read. Returns a `Dataset` with a
+    `text` column."""
+    source = data_args.dataset_name
+    parts = []
+    for name in data_args.unlabelled_data:
+        if name == "train":
+            parts.append(splits["train"].select_columns(["text"]))
+        elif name in raw:
+            parts.append(join_texts(raw[name], data_args.text_columns, f"{source} [{name}]").select_columns(["text"]))
+        else:
+            other = load_raw_dataset(name)
+            columns = data_args.text_columns if FILE_BUILDERS.get(Path(name).suffix.lower()) != "text" else ["text"]
+            parts.extend(join_texts(other[split], columns, f"{name} [{split}]").select_columns(["text"])
+                         for split in other)
+    joined = datasets.concatenate_datasets(parts)
+    banned = set(text_hashes(splits["validation"]).tolist()) | set(text_hashes(splits["test"]).tolist())
+    unlabelled = without_texts(joined, banned)
+    logger.info(f"unlabelled text: {len(unlabelled)} reviews; {len(joined) - len(unlabelled)} equal to a validation "
+                "or test text left out")
+    if len(unlabelled) == 0:
+        raise DataError(f"--unlabelled_data {' '.join(data_args.unlabelled_data)}: no review left to read")
+    return unlabelled
 
 
 def tokenize_blocks(splits, tokenizer, block_size):
@@ -449,12 +480,15 @@ def prepare_data(data_args, tokenizer=None):
     tokenize; cached on disk by content.
 
     Returns (tokenized `DatasetDict` with `text`, `labels`, `row`, `input_ids`, `length`, tokenizer, class names or
-    None); for `task="language_modeling"`, `train` and `validation` blocks of `input_ids` only (`tokenize_blocks`:
+    None), plus an `unlabelled` split (`text`, `input_ids`, `length`) with `--unlabelled_data`; for `task="language_modeling"`, `train` and `validation` blocks of `input_ids` only (`tokenize_blocks`:
     the collator makes the labels).
     """
     raw = load_raw_dataset(data_args.dataset_name, data_args.dataset_config_name, data_args.data_files())
     language_modeling = data_args.task == "language_modeling"
     splits, names = (make_text_splits(raw, data_args), None) if language_modeling else make_splits(raw, data_args)
+    if data_args.unlabelled_data:
+        splits["unlabelled"] = make_unlabelled_split(raw, splits, data_args)
+        splits = keep_at_most(splits, data_args)
     cache_root = Path(data_args.cache_dir or Path.home() / ".cache" / "hf_lstm")
     cache = cache_root / cache_key(splits, data_args, tokenizer)
     if not (cache / "done").exists():
@@ -467,7 +501,13 @@ def prepare_data(data_args, tokenizer=None):
         if language_modeling:
             tokenized = tokenize_blocks(splits, tokenizer, data_args.block_size)
         else:
-            tokenized = tokenize_splits(splits, tokenizer, data_args.max_length, data_args.truncation)
+            labelled = DatasetDict({split: splits[split] for split in LABELLED_SPLITS})
+            tokenized = tokenize_splits(labelled, tokenizer, data_args.max_length, data_args.truncation)
+            if "unlabelled" in splits:
+                length = data_args.unlabelled_max_length or data_args.max_length
+                tokenized["unlabelled"] = tokenize_splits(
+                    DatasetDict({"unlabelled": splits["unlabelled"]}), tokenizer, length, data_args.truncation
+                )["unlabelled"]
         with atomic_directory(cache, replace=False) as partial:  # another process may finish it first: theirs stays
             tokenizer.save_pretrained(partial / "tokenizer")
             tokenized.save_to_disk(str(partial / "data"))

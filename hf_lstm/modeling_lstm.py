@@ -10,6 +10,7 @@ times faster than `pack_padded_sequence`). Padding still never changes a result:
 """
 
 import math
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -203,6 +204,8 @@ class LSTMPreTrainedModel(PreTrainedModel):
                 if name.startswith("bias_ih") and isinstance(module, (nn.LSTM, ReferenceLSTM)):
                     hidden = module.hidden_size
                     init.constant_(param[hidden : 2 * hidden], 1.0)
+        elif isinstance(module, LSTMModel) and hasattr(module, "token_frequencies"):
+            init.ones_(module.token_frequencies)  # every word alike until the training text's counts are set
 
 
 class LSTMModel(LSTMPreTrainedModel):
@@ -220,7 +223,35 @@ class LSTMModel(LSTMPreTrainedModel):
         )
         self.layer_dropout = nn.Dropout(config.dropout)
         self.output_size = directions * config.hidden_size * len(config.pooling.split("_"))
+        if config.normalize_embeddings:
+            # how often each word occurs in the training text, set before training (`set_token_frequencies`)
+            self.register_buffer("token_frequencies", torch.ones(config.vocab_size))
         self.post_init()
+
+    def set_token_frequencies(self, counts):
+        """The words' counts in the training text, which weight the embedding normalisation's mean and variance."""
+        self.token_frequencies.copy_(torch.as_tensor(counts, dtype=self.token_frequencies.dtype))
+
+    def embed(self, input_ids):
+        """The word vectors of `input_ids` (batch, time, embedding_dim); with `normalize_embeddings`, read from the
+        normalised embedding matrix (`normalized_embeddings`)."""
+        if not self.config.normalize_embeddings:
+            return self.embeddings(input_ids)
+        return nn.functional.embedding(input_ids, self.normalized_embeddings())
+
+    def normalized_embeddings(self):
+        """Miyato et al.'s normalised embedding matrix (vocab, embedding_dim): v' = (v - E[v]) / sqrt(Var[v]), mean and
+        variance of each dimension weighted by the words' frequencies. The padding row stays zero."""
+        weight = self.embeddings.weight  # (vocab, embedding_dim)
+        shares = (self.token_frequencies / self.token_frequencies.sum().clamp(min=1e-12)).unsqueeze(1)  # (vocab, 1)
+        mean = (shares * weight).sum(dim=0, keepdim=True)  # (1, embedding_dim)
+        variance = (shares * (weight - mean) ** 2).sum(dim=0, keepdim=True)  # (1, embedding_dim)
+        normalized = (weight - mean) / torch.sqrt(variance + 1e-6)  # (vocab, embedding_dim)
+        if self.config.pad_token_id is not None:
+            keep = torch.ones_like(shares)  # (vocab, 1)
+            keep[self.config.pad_token_id] = 0.0
+            normalized = normalized * keep
+        return normalized
 
     def get_input_embeddings(self):
         return self.embeddings
@@ -237,20 +268,12 @@ class LSTMModel(LSTMPreTrainedModel):
             raise ValueError(f"input_ids must have shape (batch, time), got {tuple(input_ids.shape)}")
         if input_ids.shape[0] == 0:
             raise ValueError("empty batch: input_ids has no rows")
-        input_ids, attention_mask = read_empty_reviews_as_padding(input_ids, attention_mask, self.config.pad_token_id)
-        if attention_mask is None:
-            attention_mask = torch.ones_like(input_ids)
-        if self.config.truncation is not None:
-            input_ids, attention_mask = truncate_batch(  # 2 x (batch, min(time, max_tokens))
-                input_ids, attention_mask, self.config.max_tokens, self.config.truncation
-            )
-        # An empty review (no real token) is read as a single [PAD] token, whose embedding is zero.
-        lengths = attention_mask.sum(dim=1).clamp(min=1)  # (batch,)
+        input_ids, attention_mask, lengths = tokens_read(input_ids, attention_mask, self.config)
         positions = torch.arange(input_ids.shape[1], device=input_ids.device)  # (time,)
         mask = positions.unsqueeze(0) < lengths.unsqueeze(1)  # (batch, time)
 
         if inputs_embeds is None:
-            inputs_embeds = self.embeddings(input_ids)  # (batch, time, embedding_dim)
+            inputs_embeds = self.embed(input_ids)  # (batch, time, embedding_dim)
         elif inputs_embeds.shape[:2] != input_ids.shape:
             raise ValueError(
                 f"inputs_embeds must have shape (batch, time, embedding_dim) = {tuple(input_ids.shape)} + (...,), "
@@ -310,6 +333,21 @@ def class_values(config):
     return torch.tensor(values)  # (num_labels,)
 
 
+def tokens_read(input_ids, attention_mask, config):
+    """What the encoder reads of a right-padded batch: (input_ids, attention_mask, lengths), empty reviews read as one
+    `[PAD]` token, every review cut by the config's truncation (`truncate_batch`); lengths (batch,) count real tokens,
+    at least 1."""
+    input_ids, attention_mask = read_empty_reviews_as_padding(input_ids, attention_mask, config.pad_token_id)
+    if attention_mask is None:
+        attention_mask = torch.ones_like(input_ids)
+    if config.truncation is not None:
+        input_ids, attention_mask = truncate_batch(  # 2 x (batch, min(time, max_tokens))
+            input_ids, attention_mask, config.max_tokens, config.truncation
+        )
+    # An empty review (no real token) is read as a single [PAD] token, whose embedding is zero.
+    return input_ids, attention_mask, attention_mask.sum(dim=1).clamp(min=1)  # ..., (batch,)
+
+
 def read_empty_reviews_as_padding(input_ids, attention_mask, pad_token_id):
     """A batch whose reviews are all empty (no time steps) is read as one `[PAD]` token each, whose embedding is
     zero: every model, the exported graph included, gives an empty review the same defined prediction."""
@@ -319,9 +357,54 @@ def read_empty_reviews_as_padding(input_ids, attention_mask, pad_token_id):
     return input_ids, attention_mask
 
 
+@dataclass
+class LSTMSequenceClassifierOutput(SequenceClassifierOutput):
+    """`SequenceClassifierOutput` plus, in training, `loss_terms`: each term of `loss` by name (detached), for the
+    training log."""
+
+    loss_terms: dict[str, torch.Tensor] | None = None
+
+
+def kl_divergence(clean_logits, perturbed_logits):
+    """KL(p_clean || p_perturbed) of each review (batch,): the clean prediction is the target, held fixed."""
+    clean = clean_logits.detach().log_softmax(dim=-1)  # (batch, num_labels)
+    return (clean.exp() * (clean - perturbed_logits.log_softmax(dim=-1))).sum(dim=-1)  # (batch,)
+
+
+def squared_change(clean_predictions, perturbed_predictions):
+    """The regression analogue of `kl_divergence`: the squared change of each review's predicted value (batch,)."""
+    return (perturbed_predictions - clean_predictions.detach()).squeeze(-1) ** 2  # (batch,)
+
+
+def entropy(logits):
+    """The entropy of each review's predicted class distribution (batch,)."""
+    log_probs = logits.log_softmax(dim=-1)  # (batch, num_labels)
+    return -(log_probs.exp() * log_probs).sum(dim=-1)  # (batch,)
+
+
+def scale_per_review(direction, norm):
+    """`direction` (batch, time, embedding_dim) rescaled to L2 norm `norm` over each review's whole block."""
+    norms = direction.flatten(1).norm(dim=1).clamp(min=1e-12).view(-1, 1, 1)  # (batch, 1, 1)
+    return norm * direction / norms
+
+
+def random_directions(input_ids, lengths, embedding_dim, seed):
+    """A random direction (batch, time, embedding_dim) for virtual adversarial training, standard normal at each
+    review's real positions and zero at its padding. Each review's direction is drawn from a generator seeded by
+    `seed` and the review's own token ids, so it does not depend on the batch it is in or its padding: one process,
+    several processes and gradient accumulation draw the same direction for the same review at the same step."""
+    direction = torch.zeros(*input_ids.shape, embedding_dim)  # (batch, time, embedding_dim)
+    for row, (ids, length) in enumerate(zip(input_ids.tolist(), lengths.tolist())):
+        generator = torch.Generator().manual_seed((seed * 1_000_003 + hash(tuple(ids[:length]))) % 2**63)
+        direction[row, :length] = torch.randn(length, embedding_dim, generator=generator)
+    return direction.to(input_ids.device)
+
+
 class LSTMForSequenceClassification(LSTMPreTrainedModel):
     """The encoder plus a linear head; cross-entropy for classification (plus, for ordered numeric classes, an optional
-    expected-value squared error), MSE for regression; optionally adversarial training on the embeddings."""
+    expected-value squared error), MSE for regression. In training, optionally: adversarial training on the
+    embeddings, virtual adversarial training on labelled and unlabelled reviews, entropy minimisation on unlabelled
+    reviews. None of these changes what the model predicts: they are loss terms only."""
 
     def __init__(self, config):
         super().__init__(config)
@@ -333,20 +416,63 @@ class LSTMForSequenceClassification(LSTMPreTrainedModel):
             self.register_buffer("class_values", class_values(config), persistent=False)
         self.post_init()
 
-    def forward(self, input_ids, attention_mask=None, labels=None, return_dict=None, **kwargs):
-        adversarial = self.training and labels is not None and self.config.adversarial_epsilon > 0
-        outputs = self.lstm(input_ids, attention_mask=attention_mask, output_hidden_states=adversarial)
-        logits = self.classifier(self.dropout(outputs.pooler_output))  # (batch, num_labels)
+    def forward(
+        self,
+        input_ids,
+        attention_mask=None,
+        labels=None,
+        unsupervised_input_ids=None,
+        unsupervised_attention_mask=None,
+        perturbation_seed=None,
+        return_dict=None,
+        **kwargs,
+    ):
+        """`unsupervised_input_ids` / `unsupervised_attention_mask` (a batch of reviews without labels) and
+        `perturbation_seed` (an int that seeds virtual adversarial training's random directions; the `Trainer` passes
+        one per optimiser step) are read in training only, by the loss terms."""
+        config = self.config
+        terms = {}
+        training = self.training and labels is not None and torch.is_grad_enabled()
+        adversarial = training and config.adversarial_epsilon > 0
+        virtual = training and config.virtual_adversarial_epsilon > 0
+        outputs = self.lstm(input_ids, attention_mask=attention_mask, output_hidden_states=adversarial or virtual)
+        logits = self.head(outputs.pooler_output)  # (batch, num_labels)
 
         loss = None
         if labels is not None:
             loss = self.compute_loss(logits, labels)
-            if adversarial and torch.is_grad_enabled():
-                loss = loss + self.adversarial_loss(input_ids, attention_mask, labels, outputs.hidden_states[0], loss)
+            if training:
+                terms["supervised"] = loss
+            if adversarial:
+                embeddings = outputs.hidden_states[0]  # (batch, time, embedding_dim)
+                terms["adversarial"] = self.adversarial_loss(input_ids, attention_mask, labels, embeddings, loss)
+        if training and (virtual or config.entropy_weight) and unsupervised_input_ids is not None:
+            unlabelled = self.lstm(unsupervised_input_ids, attention_mask=unsupervised_attention_mask,
+                                   output_hidden_states=virtual)
+            unlabelled_logits = self.head(unlabelled.pooler_output)  # (unlabelled batch, num_labels)
+            if config.entropy_weight:
+                terms["entropy"] = config.entropy_weight * entropy(unlabelled_logits).mean()
+        if virtual:
+            if perturbation_seed is None:
+                perturbation_seed = int(torch.randint(2**62, ()).item())
+            batches = [(input_ids, attention_mask, outputs.hidden_states[0], logits)]
+            if unsupervised_input_ids is not None:
+                batches.append((unsupervised_input_ids, unsupervised_attention_mask, unlabelled.hidden_states[0],
+                                unlabelled_logits))
+            changes = torch.cat([self.virtual_adversarial_changes(*batch, perturbation_seed) for batch in batches])
+            terms["virtual_adversarial"] = config.virtual_adversarial_weight * changes.mean()  # over every review
+        if terms:
+            loss = sum(terms.values())
 
         if return_dict is False:
             return (loss, logits) if loss is not None else (logits,)
-        return SequenceClassifierOutput(loss=loss, logits=logits, hidden_states=None)
+        return LSTMSequenceClassifierOutput(
+            loss=loss, logits=logits, loss_terms={name: term.detach() for name, term in terms.items()} or None
+        )
+
+    def head(self, pooled):
+        """The logits (batch, num_labels) of pooled review vectors (batch, output_size)."""
+        return self.classifier(self.dropout(pooled))
 
     def compute_loss(self, logits, labels):
         if self.config.problem_type is None:
@@ -368,6 +494,12 @@ class LSTMForSequenceClassification(LSTMPreTrainedModel):
             return loss
         return BCEWithLogitsLoss()(logits, labels.to(logits.dtype))
 
+    def perturbed_logits(self, input_ids, attention_mask, embeddings):
+        """The logits (batch, num_labels) of the reviews read with `embeddings` (batch, time, embedding_dim) in place
+        of their word vectors."""
+        outputs = self.lstm(input_ids, attention_mask=attention_mask, inputs_embeds=embeddings)
+        return self.head(outputs.pooler_output)
+
     def adversarial_loss(self, input_ids, attention_mask, labels, embeddings, loss):
         """The loss again, on each review's embeddings moved by `adversarial_epsilon` (L2 norm over the whole review)
         along the gradient of `loss`: the small change of the words' vectors that hurts most (Miyato et al., 2017)."""
@@ -377,10 +509,31 @@ class LSTMForSequenceClassification(LSTMPreTrainedModel):
                 "loss with respect to them (do not freeze them)"
             )
         (gradient,) = torch.autograd.grad(loss, embeddings, retain_graph=True)  # (batch, time, embedding_dim)
-        norms = gradient.flatten(1).norm(dim=1).clamp(min=1e-12).view(-1, 1, 1)  # (batch, 1, 1)
-        perturbation = self.config.adversarial_epsilon * gradient.detach() / norms  # (batch, time, embedding_dim)
-        outputs = self.lstm(input_ids, attention_mask=attention_mask, inputs_embeds=embeddings + perturbation)
-        return self.compute_loss(self.classifier(self.dropout(outputs.pooler_output)), labels)
+        perturbation = scale_per_review(gradient.detach(), self.config.adversarial_epsilon)
+        return self.compute_loss(self.perturbed_logits(input_ids, attention_mask, embeddings + perturbation), labels)
+
+    def virtual_adversarial_perturbation(self, input_ids, attention_mask, embeddings, logits, seed):
+        """The perturbation (batch, time, embedding_dim) of norm `virtual_adversarial_epsilon` per review that changes
+        the prediction most, by one power iteration (Miyato et al., 2017): from a random direction `d` of norm `xi`,
+        the gradient of the change (KL divergence; squared change for regression) with respect to `d`."""
+        config = self.config
+        read_ids, _, lengths = tokens_read(input_ids, attention_mask, config)  # (batch, time), (batch,)
+        direction = random_directions(read_ids, lengths, embeddings.shape[-1], seed).to(embeddings.dtype)
+        direction = scale_per_review(direction, config.virtual_adversarial_xi).requires_grad_()
+        change = self.change_of(logits, self.perturbed_logits(input_ids, attention_mask, embeddings.detach() + direction))
+        (gradient,) = torch.autograd.grad(change.sum(), direction)  # (batch, time, embedding_dim)
+        return scale_per_review(gradient.detach(), config.virtual_adversarial_epsilon)
+
+    def virtual_adversarial_changes(self, input_ids, attention_mask, embeddings, logits, seed):
+        """Each review's change of prediction (batch,) under its virtual adversarial perturbation; gradients reach
+        the weights through the perturbed pass and the embeddings, not through the clean prediction (its target)."""
+        perturbation = self.virtual_adversarial_perturbation(input_ids, attention_mask, embeddings, logits, seed)
+        return self.change_of(logits, self.perturbed_logits(input_ids, attention_mask, embeddings + perturbation))
+
+    def change_of(self, clean_logits, perturbed_logits):
+        if self.config.problem_type == "regression" or self.num_labels == 1:
+            return squared_change(clean_logits, perturbed_logits)
+        return kl_divergence(clean_logits, perturbed_logits)
 
 
 class LSTMForCausalLM(LSTMPreTrainedModel, GenerationMixin):

@@ -2,8 +2,9 @@
 bookkeeping that go with it.
 
 - `create_optimizer`: AdamW with ULMFiT's discriminative learning rates when `layer_learning_rate_decay` is not 1.
-- `compute_loss`: the model's own loss plus any `loss_terms` (callables of the model, the batch and its outputs), the
-  place for terms a run adds to the supervised loss.
+- `compute_loss`: in training, hands the model its share of the step's unlabelled batch (`UnlabelledBatches`) and the
+  step's perturbation seed; the model's own loss plus any `loss_terms` (callables of the model, the batch and its
+  outputs); each named term the model reports (`loss_terms` of its output) is logged beside `loss`.
 - `predict_in_length_order`: a pass over a split in order of length (batches pad little), answered in the split's
   order.
 - Checkpoints are marked complete once written (`CheckpointCompleteCallback`); resume trusts only marked ones.
@@ -14,6 +15,7 @@ import shutil
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 from transformers import Trainer, TrainerCallback
 from transformers.trainer_utils import PredictionOutput
@@ -33,10 +35,16 @@ class LSTMTrainer(Trainer):
             model's loss on every training and evaluation batch.
     """
 
-    def __init__(self, *args, layer_learning_rate_decay=1.0, loss_terms=(), **kwargs):
+    def __init__(self, *args, layer_learning_rate_decay=1.0, loss_terms=(), unlabelled_dataset=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.layer_learning_rate_decay = layer_learning_rate_decay
         self.loss_terms = list(loss_terms)
+        self.unlabelled_batches = None
+        if unlabelled_dataset is not None:
+            size = max(1, round(self.args.unlabelled_batch_ratio * self.args.per_device_train_batch_size))
+            self.unlabelled_batches = UnlabelledBatches(unlabelled_dataset, size, self.args.seed, self.data_collator)
+        self._logged_terms = {}  # name -> [sum, count] since the last log
+        self._micro_step = (None, 0)  # (optimiser step, micro-batches of it seen)
 
     def create_optimizer(self):
         if self.optimizer is None and self.layer_learning_rate_decay != 1.0:
@@ -44,12 +52,42 @@ class LSTMTrainer(Trainer):
         return super().create_optimizer()
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-        if not self.loss_terms:
-            return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+        if model.training:
+            inputs = {**inputs, **self.training_extras(model)}
         loss, outputs = super().compute_loss(model, inputs, True, num_items_in_batch)
         for term in self.loss_terms:
             loss = loss + term(model, inputs, outputs)
+        for name, value in (getattr(outputs, "loss_terms", None) or {}).items():
+            total = self._logged_terms.setdefault(f"loss_{name}", [0.0, 0])
+            total[0], total[1] = total[0] + value, total[1] + 1
         return (loss, outputs) if return_outputs else loss
+
+    def training_extras(self, model):
+        """What a training batch adds for the model's loss terms: the step's perturbation seed (virtual adversarial
+        training) and this micro-batch's share of the step's unlabelled batch. Both follow the optimiser step, the
+        micro-batch and the process only, so a resumed run and a run split over processes or accumulation steps read
+        what one uninterrupted process reads."""
+        step = self.state.global_step
+        micro = self._micro_step[1] if self._micro_step[0] == step else 0
+        self._micro_step = (step, micro + 1)
+        extras = {}
+        config = getattr(self.accelerator.unwrap_model(model), "config", None)
+        if getattr(config, "virtual_adversarial_epsilon", 0):
+            extras["perturbation_seed"] = self.args.seed * 1_000_003 + step
+        if self.unlabelled_batches is not None:
+            pieces = self.args.gradient_accumulation_steps * self.args.world_size
+            batch = self.unlabelled_batches.piece(step, micro * self.args.world_size + self.args.process_index, pieces)
+            extras["unsupervised_input_ids"] = batch["input_ids"].to(self.args.device)
+            extras["unsupervised_attention_mask"] = batch["attention_mask"].to(self.args.device)
+        return extras
+
+    def log(self, logs, *args, **kwargs):
+        """The Trainer's log, plus the mean of each named loss term since the last training-loss entry."""
+        if "loss" in logs and self._logged_terms:
+            for name, (total, count) in self._logged_terms.items():
+                logs[name] = round(float(total) / count, 4)
+            self._logged_terms = {}
+        super().log(logs, *args, **kwargs)
 
     def predict_in_length_order(self, dataset, metric_key_prefix="test"):
         """`predict` over `dataset` read shortest first (by its `length` column), so that batches of similar length
@@ -66,6 +104,43 @@ class LSTMTrainer(Trainer):
             label_ids=in_original_order(output.label_ids, order),
             metrics=output.metrics,
         )
+
+
+class UnlabelledBatches:
+    """The unlabelled batches of a run: optimiser step `k` reads global batch `k` (`size` reviews for each of its
+    pieces: one per process and accumulation step), drawn without replacement from a seeded permutation of the
+    reviews, renewed each pass over them, and length-grouped as the Trainer groups labelled batches (within
+    mega-batches of 50 batches, longest first), so its pieces pad little. Everything follows from (seed, step,
+    piece), so nothing needs saving for an exact resume."""
+
+    MEGABATCH = 50
+
+    def __init__(self, dataset, size, seed, collator):
+        self.dataset = dataset.select_columns(["input_ids"])
+        self.lengths = np.asarray(dataset["length"])
+        self.size, self.seed, self.collator = size, seed, collator
+        self._order = (None, None)  # (global batch size, pass) -> its order of reviews
+
+    def order(self, global_size, cycle):
+        """The reviews' order in pass `cycle`, length-grouped in mega-batches; at least one global batch long."""
+        if self._order[0] != (global_size, cycle):
+            permutation = np.random.default_rng([self.seed, cycle]).permutation(len(self.lengths))
+            if len(permutation) < global_size:  # fewer reviews than one batch: repeat them
+                permutation = np.resize(permutation, global_size)
+            mega = self.MEGABATCH * global_size
+            grouped = [chunk[np.argsort(-self.lengths[chunk], kind="stable")]
+                       for chunk in np.split(permutation, range(mega, len(permutation), mega))]
+            self._order = ((global_size, cycle), np.concatenate(grouped))
+        return self._order[1]
+
+    def piece(self, step, piece, pieces):
+        """Piece `piece` of `pieces` of step `step`'s global batch, collated: {"input_ids", "attention_mask"}."""
+        global_size = self.size * pieces
+        per_pass = max(1, len(self.lengths) // global_size)
+        cycle, index = divmod(step, per_pass)
+        rows = self.order(global_size, cycle)[index * global_size : (index + 1) * global_size]
+        rows = rows[piece * self.size : (piece + 1) * self.size]
+        return self.collator([{"input_ids": ids} for ids in self.dataset[rows.tolist()]["input_ids"]])
 
 
 def encoder_stages(model):

@@ -12,6 +12,8 @@ import sys
 import time
 from pathlib import Path
 
+import datasets
+import numpy as np
 import torch
 from transformers import (
     AutoTokenizer,
@@ -133,25 +135,25 @@ def hub_revision(model, folder):
 
 def run(argv=None):
     """Parse, train, test and save; returns the `Trainer` and the test metrics (a language model's validation ones)."""
-    model_args, data_args, training_args, run_args = parse_arguments(argv)
-    set_up_process(run_args)
-    check_output_dir(training_args.output_dir, run_args.overwrite_output_dir, run_args.resume)
+    model_args, data_args, training_args = parse_arguments(argv)
+    set_up_process(training_args)
+    check_output_dir(training_args.output_dir, training_args.overwrite_output_dir, training_args.resume)
     started = time.time()
-    base, base_tokenizer = load_base(model_args.model_name_or_path, run_args.hub_dir)
+    base, base_tokenizer = load_base(model_args.model_name_or_path, training_args.hub_dir)
     with training_args.main_process_first(desc="preparing data"):
         splits, tokenizer, label_names = prepare_data(data_args, base_tokenizer)
     set_seed(training_args.seed)
     model = build_model(model_args, data_args, tokenizer, label_names, base)
     embedding_start = start_weights(model, model_args, data_args, tokenizer, splits, training_args.seed)
-    trainer = build_trainer(model, tokenizer, splits, label_names, model_args, training_args, run_args, started)
+    trainer = build_trainer(model, tokenizer, splits, label_names, model_args, training_args, started)
     checkpoint = None
-    if run_args.resume:
+    if training_args.resume:
         checkpoint = resume_checkpoint(training_args.output_dir, training_args.world_size,
-                                       run_args.allow_inexact_resume, trainer.is_world_process_zero())
+                                       training_args.allow_inexact_resume, trainer.is_world_process_zero())
     elif Path(training_args.output_dir).exists() and trainer.is_world_process_zero():
         set_aside_previous_checkpoints(training_args.output_dir)  # never mixed into this run, kept until it saves
     trainer.log_metrics("train", trainer.train(resume_from_checkpoint=checkpoint).metrics)
-    average = average_last_checkpoints(trainer, run_args.average_last_checkpoints)
+    average = average_last_checkpoints(trainer, training_args.average_last_checkpoints)
     # Score with the float32 model that is saved (not under the bf16 autocast that accelerate put around the forward
     # pass for training), so the saved model predicts exactly what was scored.
     trainer.accelerator.unwrap_model(trainer.model, keep_fp32_wrapper=False)
@@ -163,18 +165,18 @@ def run(argv=None):
     save_final_model(trainer, training_args.output_dir, files)
     if trainer.is_world_process_zero():
         print(json.dumps(scored, indent=2))
-        if run_args.push_to_hub_dir is not None:
-            revision = push(training_args.output_dir, training_args.hub_model_id, run_args.push_to_hub_dir)
-            logger.info("pushed %s revision %s to %s", training_args.hub_model_id, revision, run_args.push_to_hub_dir)
+        if training_args.push_to_hub_dir is not None:
+            revision = push(training_args.output_dir, training_args.hub_model_id, training_args.push_to_hub_dir)
+            logger.info("pushed %s revision %s to %s", training_args.hub_model_id, revision, training_args.push_to_hub_dir)
     return trainer, scored
 
 
-def set_up_process(run_args):
+def set_up_process(training_args):
     """Refuse a launch that would not run what was asked; give torch its threads (`hardware.cpu_threads`)."""
     problem = launch_problem()
     if problem:
         raise ArgumentError(problem)
-    torch.set_num_threads(cpu_threads(run_args.cpu_threads))
+    torch.set_num_threads(cpu_threads(training_args.cpu_threads))
 
 
 def load_base(model_name_or_path, hub_dir):
@@ -201,22 +203,42 @@ def start_weights(model, model_args, data_args, tokenizer, splits, seed):
                                            freeze=model_args.freeze_embeddings)
         found["pretrained_vectors_found"] = share
         logger.info("%s: vectors found for %.1f%% of the vocabulary", model_args.pretrained_vectors, 100 * share)
+    text = training_text(splits)
     if model_args.word2vec_epochs:
-        share = train_word2vec_embeddings(model, tokenizer, splits["train"], model_args.word2vec_epochs, seed=seed,
+        share = train_word2vec_embeddings(model, tokenizer, text, model_args.word2vec_epochs, seed=seed,
                                           skipgram=model_args.word2vec_skipgram)
         found["word2vec_vocabulary_share"] = share
-        logger.info("word2vec on the training split: vectors learned for %.1f%% of the vocabulary", 100 * share)
+        logger.info("word2vec on the training split%s: vectors learned for %.1f%% of the vocabulary",
+                    " and the unlabelled reviews" if "unlabelled" in splits else "", 100 * share)
+    if model.config.normalize_embeddings:
+        model.lstm.set_token_frequencies(token_counts(text, len(tokenizer)))
     return found
 
 
-def build_trainer(model, tokenizer, splits, label_names, model_args, training_args, run_args, started):
+def training_text(splits):
+    """The token ids a run learns word statistics from: the training split, and the unlabelled reviews if any."""
+    if "unlabelled" not in splits:
+        return splits["train"]
+    return datasets.concatenate_datasets([splits[name].select_columns(["input_ids"]) for name in ("train", "unlabelled")])
+
+
+def token_counts(dataset, vocab_size):
+    """How often each vocabulary id occurs in `dataset`'s `input_ids` (vocab_size,)."""
+    counts = np.zeros(vocab_size, dtype=np.int64)
+    for batch in dataset.select_columns(["input_ids"]).iter(batch_size=5000):
+        counts += np.bincount(np.concatenate([np.asarray(ids, dtype=np.int64) for ids in batch["input_ids"]] or [[]]),
+                              minlength=vocab_size)[:vocab_size]
+    return counts
+
+
+def build_trainer(model, tokenizer, splits, label_names, model_args, training_args, started):
     """The `LSTMTrainer` of a run, with its collator, metrics and callbacks."""
     language_modeling = isinstance(model, LSTMForCausalLM)
     callbacks = [CheckpointCompleteCallback(), ElapsedTimeCallback(started)]
     if model_args.gradual_unfreezing:
         callbacks.append(GradualUnfreezingCallback(model, keep_embedding_frozen=model_args.freeze_embeddings))
-    if run_args.early_stopping_patience:
-        callbacks.append(EarlyStoppingCallback(early_stopping_patience=run_args.early_stopping_patience))
+    if training_args.early_stopping_patience:
+        callbacks.append(EarlyStoppingCallback(early_stopping_patience=training_args.early_stopping_patience))
     return LSTMTrainer(
         model=model,
         args=training_args,
@@ -230,6 +252,7 @@ def build_trainer(model, tokenizer, splits, label_names, model_args, training_ar
         compute_metrics=None if language_modeling else build_compute_metrics(label_names),
         callbacks=callbacks,
         layer_learning_rate_decay=model_args.layer_learning_rate_decay,
+        unlabelled_dataset=splits.get("unlabelled"),
     )
 
 

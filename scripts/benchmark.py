@@ -143,7 +143,7 @@ def benchmark_tokenizer(texts, tokenizer):
 
 def benchmark_training(config_path, steps, output_dir, bf16):
     """Time `steps` Trainer steps of the config's model, with bf16 autocast or in float32."""
-    model_args, data_args, training_args, _ = parse_arguments(
+    model_args, data_args, training_args = parse_arguments(
         [config_path, "--output_dir", output_dir, "--bf16", str(bf16)]
     )
     splits, tokenizer, names = prepare_data(data_args)

@@ -29,6 +29,16 @@ def refusal(*arguments, config="configs/tiny.yaml"):
     (["--cpu_threads", "0"], "--cpu_threads must be at least 1; got 0"),
     (["--hidden_size", "0"], "--hidden_size must be a whole number of at least 1; got 0"),
     (["--test_file", "t.csv"], "--validation_file and --test_file need --train_file"),
+    (["--entropy_weight", "1"], "--entropy_weight works on unlabelled reviews: give --unlabelled_data"),
+    (["--unlabelled_data", "unsupervised"], "--unlabelled_data is read only by --virtual_adversarial_epsilon and"),
+    (["--unlabelled_data", "test", "--entropy_weight", "1"], "--unlabelled_data test: validation and test text is "
+                                                             "never trained on"),
+    (["--task", "regression", "--metric_for_best_model", "rmse", "--entropy_weight", "1", "--unlabelled_data", "train"],
+     "--entropy_weight is for classification"),
+    (["--virtual_adversarial_epsilon", "-1"], "--virtual_adversarial_epsilon must be 0 (off) or positive; got -1.0"),
+    (["--virtual_adversarial_xi", "0"], "--virtual_adversarial_xi must be positive; got 0.0"),
+    (["--unlabelled_batch_ratio", "0"], "--unlabelled_batch_ratio must be above 0; got 0.0"),
+    (["--unlabelled_max_length", "0"], "--unlabelled_max_length must be at least 1; got 0"),
 ])
 def test_a_bad_value_is_refused_naming_the_field(arguments, message):
     # beside a dataset that does not exist: the value is refused first, when parsed, before any data is read
@@ -36,10 +46,10 @@ def test_a_bad_value_is_refused_naming_the_field(arguments, message):
 
 
 def test_a_lower_is_better_metric_keeps_the_lowest_epoch_and_a_contradiction_is_refused():
-    _, _, training_args, _ = parse_arguments(["configs/tiny.yaml", "--task", "regression",
+    _, _, training_args = parse_arguments(["configs/tiny.yaml", "--task", "regression",
                                               "--metric_for_best_model", "rmse"])
     assert training_args.greater_is_better is False  # the worst epoch was kept when this defaulted to True
-    _, _, training_args, _ = parse_arguments(["configs/tiny.yaml"])
+    _, _, training_args = parse_arguments(["configs/tiny.yaml"])
     assert training_args.greater_is_better is True  # accuracy
     assert refusal("--task", "regression", "--metric_for_best_model", "mae", "--greater_is_better", "true") == (
         "--greater_is_better true contradicts --metric_for_best_model mae, where lower is better: drop "
@@ -61,7 +71,7 @@ def test_regression_starts_the_head_bias_at_the_label_mean_unless_told_otherwise
 
 
 def test_the_loss_is_logged_every_50_steps_and_evaluation_stays_once_an_epoch():
-    _, _, training_args, _ = parse_arguments(["configs/tiny.yaml"])
+    _, _, training_args = parse_arguments(["configs/tiny.yaml"])
     assert (training_args.logging_strategy, training_args.logging_steps) == ("steps", 50)
     assert training_args.eval_strategy == "epoch"
 
@@ -113,5 +123,5 @@ def test_the_command_line_prints_one_line_not_the_usage_or_a_traceback(tmp_path)
 def test_help_groups_the_options_and_shows_the_config_file():
     result = subprocess.run([sys.executable, "scripts/train.py", "--help"], capture_output=True, text=True, timeout=120)
     assert result.stdout.startswith("usage: python scripts/train.py [CONFIG.yaml] [--field value ...]")
-    for group in ("model (", "data (", "Trainer (", "run ("):
+    for group in ("model (", "data (", "Trainer ("):  # the run's own options are in the Trainer group
         assert f"\n{group}" in result.stdout, group

@@ -5,12 +5,13 @@ import numpy as np
 import pytest
 from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
 
-from hf_lstm.arguments import DataArguments
+from hf_lstm.arguments import ArgumentError, DataArguments
 from hf_lstm.data import (
     DataError,
     load_raw_dataset,
     make_splits,
     make_text_splits,
+    make_unlabelled_split,
     prepare_data,
     tokenize_blocks,
     tokenize_splits,
@@ -316,3 +317,53 @@ def test_train_validation_and_test_files_are_one_split_each(tmp_path):
 def test_a_folder_that_does_not_exist_is_named():
     with pytest.raises(DataError, match="no/such/folder: no such file or folder"):
         load_raw_dataset("no/such/folder")
+
+
+def unlabelled_raw():
+    names = Features({"text": Value("string"), "label": ClassLabel(names=["neg", "pos"])})
+    return DatasetDict({
+        "train": Dataset.from_dict({"text": [f"train review {i}" for i in range(40)], "label": [i % 2 for i in range(40)]},
+                                   features=names),
+        "test": Dataset.from_dict({"text": ["a test review", "another test review"], "label": [0, 1]}, features=names),
+        "unsupervised": Dataset.from_dict({"text": ["an unlabelled review", "a test review", "train review 3"],
+                                           "label": [-1, -1, -1]}),
+    })
+
+
+def test_unlabelled_reviews_never_hold_validation_or_test_text():
+    raw = unlabelled_raw()
+    args = DataArguments(dataset_name="local", validation_split_size=0.25, unlabelled_data=["unsupervised", "train"])
+    splits, _ = make_splits(raw, args)
+    held_out = set(splits["validation"]["text"]) | set(splits["test"]["text"])
+    raw["unsupervised"] = raw["unsupervised"].add_item({"text": splits["validation"]["text"][0], "label": -1})
+    unlabelled = make_unlabelled_split(raw, splits, args)
+    assert not set(unlabelled["text"]) & held_out  # the copies of a test and a validation review are left out
+    assert "an unlabelled review" in unlabelled["text"]
+    assert set(splits["train"]["text"]) <= set(unlabelled["text"])  # `train`: the training split's own text
+    copy_kept = "train review 3" not in held_out  # the unlabelled copy of a training review, unless it was held out
+    assert len(unlabelled) == len(splits["train"]) + 1 + copy_kept
+    assert "labels" not in unlabelled.column_names
+
+
+def test_unlabelled_reviews_from_a_text_file_and_the_refusals(tmp_path):
+    raw = unlabelled_raw()
+    path = tmp_path / "more.txt"
+    path.write_text("one more review\na test review\n")
+    args = DataArguments(dataset_name="local", validation_split_size=0.25, unlabelled_data=[str(path)])
+    splits, _ = make_splits(raw, args)
+    assert make_unlabelled_split(raw, splits, args)["text"] == ["one more review"]
+    with pytest.raises(ArgumentError, match="--unlabelled_data test: validation and test text is never trained on"):
+        replace(args, unlabelled_data=["unsupervised", "test"])
+    with pytest.raises(DataError, match="no review left"):
+        path.write_text("a test review\n")
+        make_unlabelled_split(raw, splits, args)
+
+
+def test_prepared_unlabelled_reviews_are_cut_to_their_own_length(tmp_path):
+    args = DataArguments(dataset_name="data/imdb", max_train_samples=50, max_eval_samples=20, max_test_samples=20,
+                         max_length=64, unlabelled_data=["unsupervised"], max_unlabelled_samples=30,
+                         unlabelled_max_length=16, cache_dir=str(tmp_path))
+    splits, tokenizer, _ = prepare_data(args)
+    assert len(splits["unlabelled"]) == 30 and max(splits["unlabelled"]["length"]) == 16
+    assert max(splits["train"]["length"]) == 64
+    assert set(splits["unlabelled"].column_names) == {"text", "input_ids", "length"}

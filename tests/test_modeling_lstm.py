@@ -1,3 +1,5 @@
+import math
+
 import pytest
 import torch
 from transformers.modeling_outputs import SequenceClassifierOutput
@@ -308,3 +310,112 @@ def test_recurrent_flops_per_token_count_every_gate_direction_and_layer():
     two = LSTMForSequenceClassification(LSTMConfig(vocab_size=10, embedding_dim=3, hidden_size=2, num_layers=2,
                                                    bidirectional=True, cell_type="gru"))
     assert two.recurrent_flops_per_token() == 3 * (2 * 2 * 3 * 2 * (3 + 2) + 2 * 2 * 3 * 2 * (4 + 2))
+
+
+def semi_supervised_model(**overrides):
+    torch.manual_seed(0)
+    values = dict(bidirectional=True, pooling="mean_max", normalize_embeddings=True, virtual_adversarial_epsilon=2.0)
+    return LSTMForSequenceClassification(tiny_config(**(values | overrides)))
+
+
+def test_normalised_embeddings_have_frequency_weighted_mean_0_and_variance_1():
+    model = LSTMForSequenceClassification(tiny_config(vocab_size=4, embedding_dim=2, normalize_embeddings=True))
+    with torch.no_grad():
+        model.lstm.embeddings.weight.copy_(torch.tensor([[0.0, 0.0], [1.0, 10.0], [3.0, -2.0], [5.0, 4.0]]))
+    model.lstm.set_token_frequencies([0, 1, 1, 2])  # [PAD] never counts
+    normalized = model.lstm.normalized_embeddings()
+    shares = torch.tensor([0.0, 0.25, 0.25, 0.5]).unsqueeze(1)
+    # by hand: dimension 0 has mean 0.25 + 0.75 + 2.5 = 3.5 and variance (0.25 * 6.25 + 0.25 * 0.25 + 0.5 * 2.25) = 2.75
+    assert normalized[1, 0].item() == pytest.approx((1 - 3.5) / (2.75 + 1e-6) ** 0.5)
+    assert torch.allclose((shares * normalized).sum(0), torch.zeros(2), atol=1e-6)
+    assert torch.allclose((shares * normalized**2).sum(0), torch.ones(2), atol=1e-5)
+    assert torch.equal(normalized[0], torch.zeros(2))  # the padding row stays zero: an empty review reads zeros
+    ids = torch.tensor([[3, 1]])
+    assert torch.equal(model.lstm.embed(ids)[0], normalized[[3, 1]])
+
+
+def test_normalised_embeddings_and_their_frequencies_are_saved_with_the_model(tmp_path):
+    model = semi_supervised_model().eval()
+    model.lstm.set_token_frequencies(torch.arange(50))
+    model.save_pretrained(tmp_path)
+    loaded = LSTMForSequenceClassification.from_pretrained(tmp_path).eval()
+    assert torch.equal(loaded.lstm.token_frequencies, torch.arange(50).float())
+    input_ids = torch.randint(2, 50, (3, 6))
+    assert torch.equal(loaded(input_ids).logits, model(input_ids).logits)
+
+
+def test_the_virtual_adversarial_perturbation_has_norm_epsilon_and_changes_the_prediction_more_than_a_random_one():
+    model = semi_supervised_model(virtual_adversarial_epsilon=3.0).eval()  # no dropout: the change is the direction's
+    model.lstm.set_token_frequencies(torch.ones(50))
+    input_ids = torch.randint(2, 50, (4, 6))
+    mask = torch.tensor([[1] * 6, [1] * 6, [1] * 4 + [0] * 2, [1] * 2 + [0] * 4])
+    embeddings = model.lstm.embed(input_ids).detach()
+    logits = model(input_ids, attention_mask=mask).logits.detach()
+    perturbation = model.virtual_adversarial_perturbation(input_ids, mask, embeddings, logits, seed=7)
+    assert torch.allclose(perturbation.flatten(1).norm(dim=1), torch.full((4,), 3.0))
+    assert torch.equal(perturbation[3, 2:], torch.zeros(4, 8))  # padding is never moved
+    adversarial = model.change_of(logits, model.perturbed_logits(input_ids, mask, embeddings + perturbation))
+    torch.manual_seed(1)
+    random = torch.randn_like(embeddings) * mask.unsqueeze(-1)
+    random = 3.0 * random / random.flatten(1).norm(dim=1).view(-1, 1, 1)
+    by_chance = model.change_of(logits, model.perturbed_logits(input_ids, mask, embeddings + random))
+    assert (adversarial > by_chance).all(), (adversarial, by_chance)
+
+
+def test_the_random_direction_of_a_review_does_not_depend_on_its_batch_or_padding():
+    from hf_lstm.modeling_lstm import random_directions
+
+    ids = torch.tensor([[5, 6, 7, 0, 0], [8, 9, 10, 11, 12]])
+    alone = random_directions(ids[:1, :3], torch.tensor([3]), 4, seed=11)
+    together = random_directions(ids, torch.tensor([3, 5]), 4, seed=11)
+    assert torch.equal(together[0, :3], alone[0]) and torch.equal(together[0, 3:], torch.zeros(2, 4))
+    assert not torch.equal(random_directions(ids, torch.tensor([3, 5]), 4, seed=12), together)
+
+
+def test_entropy_term_is_the_weighted_mean_entropy_of_the_unlabelled_predictions():
+    from hf_lstm.modeling_lstm import entropy
+
+    probabilities = torch.tensor([[0.5, 0.5], [0.9, 0.1]])
+    by_hand = torch.tensor([math.log(2), -(0.9 * math.log(0.9) + 0.1 * math.log(0.1))])
+    assert torch.allclose(entropy(probabilities.log()), by_hand)
+    model = semi_supervised_model(virtual_adversarial_epsilon=0.0, entropy_weight=0.5).train()
+    model.dropout.p = model.lstm.embedding_dropout.p = 0.0
+    input_ids, unlabelled = torch.randint(2, 50, (3, 6)), torch.randint(2, 50, (4, 5))
+    output = model(input_ids, labels=torch.tensor([0, 1, 1]), unsupervised_input_ids=unlabelled)
+    expected = 0.5 * entropy(model.eval()(unlabelled).logits).mean()
+    assert torch.allclose(output.loss_terms["entropy"], expected)
+    assert torch.allclose(output.loss, output.loss_terms["supervised"] + output.loss_terms["entropy"])
+
+
+def test_unlabelled_reviews_never_enter_the_supervised_loss_and_no_term_changes_a_prediction():
+    model = semi_supervised_model(entropy_weight=1.0, adversarial_epsilon=1.0).train()
+    model.lstm.set_token_frequencies(torch.ones(50))
+    model.dropout.p = model.lstm.embedding_dropout.p = 0.0
+    input_ids, labels = torch.randint(2, 50, (3, 6)), torch.tensor([0, 1, 1])
+    alone = model(input_ids, labels=labels, perturbation_seed=3)
+    with_unlabelled = model(input_ids, labels=labels, unsupervised_input_ids=torch.randint(2, 50, (5, 4)),
+                            perturbation_seed=3)
+    assert torch.equal(with_unlabelled.loss_terms["supervised"], alone.loss_terms["supervised"])
+    assert torch.equal(alone.loss_terms["supervised"], torch.nn.functional.cross_entropy(alone.logits, labels))
+    assert set(with_unlabelled.loss_terms) == {"supervised", "adversarial", "virtual_adversarial", "entropy"}
+    assert torch.allclose(with_unlabelled.loss, sum(with_unlabelled.loss_terms.values()))
+    model.eval()
+    plain = LSTMForSequenceClassification(tiny_config(bidirectional=True, pooling="mean_max",
+                                                      normalize_embeddings=True)).eval()
+    plain.load_state_dict(model.state_dict())
+    evaluated = model(input_ids, labels=labels)
+    assert torch.equal(evaluated.logits, plain(input_ids).logits) and evaluated.loss_terms is None
+    assert torch.allclose(evaluated.loss, torch.nn.functional.cross_entropy(evaluated.logits, labels))
+
+
+def test_regression_smoothness_is_the_squared_change_of_the_rating_and_entropy_is_refused():
+    config = dict(num_labels=1, problem_type="regression")
+    model = semi_supervised_model(**config).train()
+    output = model(torch.randint(2, 50, (3, 6)), labels=torch.tensor([1.0, 4.0, 5.0]), perturbation_seed=1)
+    assert output.loss_terms["virtual_adversarial"] > 0
+    from hf_lstm.modeling_lstm import squared_change
+
+    assert torch.equal(squared_change(torch.tensor([[1.0], [2.0]]), torch.tensor([[1.5], [0.0]])),
+                       torch.tensor([0.25, 4.0]))
+    with pytest.raises(ValueError, match="entropy_weight is for classification"):
+        tiny_config(entropy_weight=1.0, **config)

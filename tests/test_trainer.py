@@ -19,7 +19,7 @@ from .conftest import tiny_config
 
 def tiny_trainer(tmp_path, tokenizer, **kwargs):
     model = LSTMForSequenceClassification(tiny_config(vocab_size=len(tokenizer), num_layers=2, bidirectional=True))
-    _, _, args, _ = parse_arguments(["configs/tiny.yaml", "--output_dir", str(tmp_path), "--report_to", "none",
+    _, _, args = parse_arguments(["configs/tiny.yaml", "--output_dir", str(tmp_path), "--report_to", "none",
                                      "--per_device_eval_batch_size", "2", "--bf16", "false"])
     texts = ["a fine film", "bad", "a very long and rather dull film indeed", "fine", "the film"]
     encoded = tokenizer(texts)
@@ -82,7 +82,7 @@ def test_complete_checkpoints_are_the_marked_ones_ordered_by_step_number(tmp_pat
 
 def test_discriminative_learning_rates_fall_by_the_factor_from_the_head_down_to_the_embedding():
     model = LSTMForSequenceClassification(tiny_config(num_layers=2, bidirectional=True))
-    model_args, _, training_args, _ = parse_arguments(["configs/tiny.yaml"])
+    model_args, _, training_args = parse_arguments(["configs/tiny.yaml"])
     optimizer = discriminative_optimizer(model, training_args, decay=2.0)
     rate = {id(param): group["lr"] for group in optimizer.param_groups for param in group["params"]}
     decay = {id(param): group["weight_decay"] for group in optimizer.param_groups for param in group["params"]}
@@ -92,3 +92,35 @@ def test_discriminative_learning_rates_fall_by_the_factor_from_the_head_down_to_
     assert rate[id(model.lstm.layers[0].backward_cell.weight_ih_l0)] == 2e-3 / 4
     assert rate[id(model.lstm.embeddings.weight)] == 2e-3 / 8
     assert decay[id(model.classifier.bias)] == 0.0 and decay[id(model.classifier.weight)] == training_args.weight_decay
+
+
+def unlabelled_batches(tokenizer, size, count=23):
+    from hf_lstm.trainer import UnlabelledBatches
+
+    texts = [" ".join(["film"] * (1 + i % 7)) for i in range(count)]
+    ids = tokenizer(texts)["input_ids"]
+    dataset = Dataset.from_dict({"input_ids": ids, "length": [len(row) for row in ids], "row": list(range(count))})
+    return UnlabelledBatches(dataset, size, seed=5, collator=DataCollatorWithPadding(tokenizer)), dataset
+
+
+def test_unlabelled_pieces_of_a_step_make_up_the_one_process_batch_and_follow_the_step_only(tokenizer):
+    whole, dataset = unlabelled_batches(tokenizer, size=8)
+    split, _ = unlabelled_batches(tokenizer, size=4)
+    for step in (0, 1, 2, 7):
+        one = whole.piece(step, 0, 1)["input_ids"]  # one process, no accumulation: 8 reviews
+        pieces = [split.piece(step, piece, 2)["input_ids"] for piece in (0, 1)]  # 2 processes or 2 micro-batches
+        rows = [row[row != tokenizer.pad_token_id].tolist() for row in one]
+        assert rows == [row[row != tokenizer.pad_token_id].tolist() for piece in pieces for row in piece]
+        lengths = (one != tokenizer.pad_token_id).sum(1)
+        assert (lengths[:-1] >= lengths[1:]).all()  # length-grouped: longest first
+        assert torch.equal(whole.piece(step, 0, 1)["input_ids"], one)  # the same step again: the same reviews
+    # one pass reads every review at most once: 23 reviews make 2 batches of 8, then a new permutation
+    first_pass = [tuple(row.tolist()) for step in (0, 1) for row in whole.piece(step, 0, 1)["input_ids"]]
+    assert len(first_pass) == 16
+    order = whole.order(8, 0)
+    assert sorted(order.tolist()) == list(range(23)) and not np.array_equal(order, whole.order(8, 1))
+
+
+def test_fewer_unlabelled_reviews_than_a_batch_are_repeated(tokenizer):
+    batches, _ = unlabelled_batches(tokenizer, size=8, count=3)
+    assert batches.piece(0, 0, 1)["input_ids"].shape[0] == 8

@@ -38,7 +38,7 @@ TINY = ["configs/tiny.yaml", "--num_train_epochs", "1", "--save_total_limit", "1
 
 
 def test_config_file_values_are_defaults_and_command_line_overrides():
-    model_args, data_args, training_args, _ = parse_arguments(
+    model_args, data_args, training_args = parse_arguments(
         ["configs/tiny.yaml", "--hidden_size", "24", "--output_dir", "elsewhere"]
     )
     assert model_args.hidden_size == 24 and model_args.embedding_dim == 16  # flag beats file; file beats default
@@ -56,7 +56,7 @@ def test_bf16_defaults_to_on_only_where_it_is_fast_and_can_be_turned_off(monkeyp
 
 @pytest.mark.parametrize("path", sorted(glob.glob("configs/**/*.yaml", recursive=True)))
 def test_every_shipped_config_parses_and_names_its_own_output_folder(path):
-    _, data_args, training_args, _ = parse_arguments([path])
+    _, data_args, training_args = parse_arguments([path])
     name = os.path.splitext(os.path.basename(path))[0]
     assert training_args.output_dir.endswith(name) and os.path.exists(data_args.dataset_name)
 
@@ -72,12 +72,12 @@ def test_training_arguments_the_script_would_ignore_are_refused_naming_the_proje
 
 
 def test_run_classification_names_are_aliases_on_the_command_line_and_in_config_files(tmp_path):
-    _, data_args, _, _ = parse_arguments(["configs/tiny.yaml", "--text_column_names", "title", "body",
+    _, data_args, _ = parse_arguments(["configs/tiny.yaml", "--text_column_names", "title", "body",
                                           "--label_column_name", "stars", "--max_seq_length", "128"])
     assert (data_args.text_columns, data_args.label_column, data_args.max_length) == (["title", "body"], "stars", 128)
     config = tmp_path / "aliases.yaml"
     config.write_text("label_column_name: stars\nmax_seq_length: 99\noutput_dir: x\n")
-    _, data_args, _, _ = parse_arguments([str(config)])
+    _, data_args, _ = parse_arguments([str(config)])
     assert (data_args.label_column, data_args.max_length) == ("stars", 99)
 
 
@@ -292,17 +292,24 @@ def first_step(output_dir):
     return entry["loss"], entry["grad_norm"]
 
 
-def test_loss_and_gradient_are_the_same_for_one_process_two_processes_and_accumulation(tmp_path):
+SEMI_SUPERVISED = [  # every loss term on, the unlabelled reviews read
+    "--unlabelled_data", "unsupervised", "--max_unlabelled_samples", "200", "--normalize_embeddings", "true",
+    "--adversarial_epsilon", "2", "--virtual_adversarial_epsilon", "2", "--entropy_weight", "0.5",
+]
+
+
+@pytest.mark.parametrize("terms", [[], SEMI_SUPERVISED], ids=["supervised", "semi-supervised"])
+def test_loss_and_gradient_are_the_same_for_one_process_two_processes_and_accumulation(tmp_path, terms):
     cache = tmp_path / "cache"
-    run(ONE_STEP + ["--per_device_train_batch_size", "32", "--output_dir", str(tmp_path / "one"),
-                    "--cache_dir", str(cache)])
-    run(ONE_STEP + ["--per_device_train_batch_size", "16", "--gradient_accumulation_steps", "2",
-                    "--output_dir", str(tmp_path / "accumulated"), "--cache_dir", str(cache)])
-    command = two_process_launch(ONE_STEP + ["--per_device_train_batch_size", "16"], tmp_path / "ddp", cache)
+    run(ONE_STEP + terms + ["--per_device_train_batch_size", "32", "--output_dir", str(tmp_path / "one"),
+                            "--cache_dir", str(cache)])
+    run(ONE_STEP + terms + ["--per_device_train_batch_size", "16", "--gradient_accumulation_steps", "2",
+                            "--output_dir", str(tmp_path / "accumulated"), "--cache_dir", str(cache)])
+    command = two_process_launch(ONE_STEP + terms + ["--per_device_train_batch_size", "16"], tmp_path / "ddp", cache)
     result = subprocess.run(command, capture_output=True, text=True, timeout=300, env=LAUNCH_ENV)
     assert result.returncode == 0, result.stderr[-3000:]
     loss, grad_norm = first_step(tmp_path / "one")
-    assert 0.5 < loss < 1.0 and grad_norm > 0
+    assert (0.5 < loss < 1.0 if not terms else loss > 1.0) and grad_norm > 0
     for other in ("accumulated", "ddp"):
         other_loss, other_grad_norm = first_step(tmp_path / other)
         assert other_loss == pytest.approx(loss, abs=1e-5), other
@@ -354,6 +361,26 @@ def test_kill_9_mid_epoch_then_resume_equals_an_uninterrupted_run(tmp_path):
     assert (interrupted / "model.safetensors").read_bytes() == (tmp_path / "straight" / "model.safetensors").read_bytes()
     results = [json.loads((d / "test_results.json").read_text()) for d in (interrupted, tmp_path / "straight")]
     assert results[0]["test_loss"] == results[1]["test_loss"] and results[0]["test_accuracy"] == results[1]["test_accuracy"]
+
+
+def test_a_run_that_reads_unlabelled_reviews_logs_each_term_and_resumes_exactly(tmp_path):
+    arguments = TINY + SEMI_SUPERVISED + ["--num_train_epochs", "2", "--save_total_limit", "3", "--logging_steps", "2",
+                                          "--cache_dir", str(tmp_path / "cache"), "--report_to", "none"]
+    straight = tmp_path / "straight"
+    run(arguments + ["--output_dir", str(straight)])
+    history = json.loads((straight / "log_history.json").read_text())
+    logged = [entry for entry in history if "loss" in entry]
+    for term in ("loss_supervised", "loss_adversarial", "loss_virtual_adversarial", "loss_entropy"):
+        assert all(entry[term] > 0 for entry in logged), term
+    # an interrupted run: only the first epoch's checkpoint is there; --resume continues it
+    interrupted = tmp_path / "interrupted"
+    interrupted.mkdir()
+    first = min(straight.glob("checkpoint-*"), key=lambda path: int(path.name.split("-")[1]))
+    shutil.copytree(first, interrupted / first.name)
+    run(arguments + ["--output_dir", str(interrupted), "--resume", "true"])
+    assert (interrupted / "model.safetensors").read_bytes() == (straight / "model.safetensors").read_bytes()
+    model = AutoModelForSequenceClassification.from_pretrained(straight)
+    assert model.config.normalize_embeddings and model.lstm.token_frequencies.sum() > 0
 
 
 def test_resume_without_rng_state_is_refused_unless_inexact_is_allowed(tmp_path):
@@ -421,7 +448,7 @@ def test_a_model_started_from_a_saved_one_has_its_encoder_and_vocabulary_and_a_n
     from .conftest import save_tiny_model
 
     base = save_tiny_model(tmp_path / "base", tokenizer)  # 2 classes
-    model_args, data_args, _, _ = parse_arguments(["configs/tiny.yaml", "--model_name_or_path", str(base),
+    model_args, data_args, _ = parse_arguments(["configs/tiny.yaml", "--model_name_or_path", str(base),
                                                    "--dropout", "0.3"])  # tiny.yaml's shape gives way to base's
     model = training.build_model(model_args, data_args, tokenizer, ["a", "b", "c"], base=str(base))
     original = LSTMForSequenceClassification.from_pretrained(base)
@@ -467,7 +494,7 @@ def test_pretrain_a_two_way_language_model_then_start_a_classifier_from_it(tmp_p
     best = json.loads((lm_dir / "all_results.json").read_text())["best_validation"]
     assert best["metric"] == "loss" and best["value"] == pytest.approx(metrics["validation_loss"], rel=0.01)  # bf16
 
-    model_args, data_args, _, _ = parse_arguments(["configs/tiny.yaml", "--model_name_or_path", str(lm_dir)])
+    model_args, data_args, _ = parse_arguments(["configs/tiny.yaml", "--model_name_or_path", str(lm_dir)])
     tokenizer = AutoTokenizer.from_pretrained(lm_dir)
     classifier = training.build_model(model_args, data_args, tokenizer, ["neg", "pos"], base=str(lm_dir))
     encoder = classifier.lstm.state_dict()
