@@ -20,7 +20,7 @@ It is a standard `transformers` model (`model_type: hf_lstm`) with a word-level 
 
 ## How it was trained
 
-- data: `{dataset}`, text from {text_columns}, label `{label_column}` ({task}); splits train {train_rows} / validation {validation_rows} / test {test_rows}
+- data: `{dataset}`, text from {text_columns}, label `{label_column}` ({task}); splits train {train_rows} / validation {validation_rows} / test {test_rows}{unlabelled}
 - vocabulary: {vocab_size} entries trained on the training split only; {max_length} tokens kept per review ({truncation}),
   cut by the model itself (`truncation` and `max_tokens` in config.json), so every way of loading it reads the same tokens
 - command: `{command}`
@@ -98,6 +98,15 @@ def describe_architecture(config):
     )
 
 
+def unlabelled_line(config, splits):
+    """What a classifier learned from unlabelled reviews, for the card's data line ("" when it read none)."""
+    if "unlabelled" not in splits:
+        return ""
+    terms = [name for name, on in (("virtual adversarial training", config.virtual_adversarial_epsilon),
+                                   ("entropy minimisation", config.entropy_weight)) if on]
+    return f"; also {len(splits['unlabelled'])} unlabelled reviews ({' and '.join(terms)}; never validation or test text)"
+
+
 def build_model_card(
     config, data_args, training_args, splits, test_metrics, best_metric, runtime_s, command, weights="the best epoch",
     base_model=None,
@@ -153,6 +162,7 @@ def build_model_card(
         task=data_args.task,
         train_rows=len(splits["train"]),
         validation_rows=len(splits["validation"]),
+        unlabelled=unlabelled_line(config, splits),
         vocab_size=config.vocab_size,
         max_length=data_args.max_length,
         truncation=data_args.truncation,

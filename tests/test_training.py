@@ -381,6 +381,8 @@ def test_a_run_that_reads_unlabelled_reviews_logs_each_term_and_resumes_exactly(
     assert (interrupted / "model.safetensors").read_bytes() == (straight / "model.safetensors").read_bytes()
     model = AutoModelForSequenceClassification.from_pretrained(straight)
     assert model.config.normalize_embeddings and model.lstm.token_frequencies.sum() > 0
+    assert "also 200 unlabelled reviews (virtual adversarial training and entropy minimisation" in (
+        straight / "README.md").read_text()
 
 
 def test_resume_without_rng_state_is_refused_unless_inexact_is_allowed(tmp_path):

@@ -1,0 +1,54 @@
+import json
+
+import numpy as np
+import pytest
+from datasets import Dataset
+from scipy import sparse
+
+from hf_lstm.baseline import NBSVM, log_count_ratio, nbsvm_baseline
+
+
+def test_log_count_ratio_by_hand():
+    features = sparse.csr_matrix(np.array([[1, 1, 0], [1, 0, 0], [0, 0, 1]]))
+    ratio = log_count_ratio(features, np.array([True, True, False]))
+    # in class: counts 2, 1, 0 (+1 each: 3, 2, 1, sum 6); other: 0, 0, 1 (+1: 1, 1, 2, sum 4)
+    assert ratio == pytest.approx(np.log([(3 / 6) / (1 / 4), (2 / 6) / (1 / 4), (1 / 6) / (2 / 4)]))
+
+
+def splits(labels_of, count=60):
+    words = ["good", "bad", "fine"]
+    rows = [(f"the film was {words[i % 3]} and {words[i % 3]} indeed", labels_of(i)) for i in range(count)]
+    make = lambda part: Dataset.from_dict({"text": [t for t, _ in part], "labels": [l for _, l in part]})  # noqa
+    return {"train": make(rows[:40]), "validation": make(rows[40:50]), "test": make(rows[50:])}
+
+
+@pytest.mark.parametrize("names", [["neg", "pos"], ["bad", "fine", "good"]])
+def test_nbsvm_learns_the_words_of_each_class_and_picks_c_on_validation(names):
+    if len(names) == 2:
+        data = splits(lambda i: int(i % 3 == 0))  # "good" reviews are positive
+    else:
+        data = splits(lambda i: [2, 0, 1][i % 3])
+    figures = nbsvm_baseline(data, names)
+    assert figures["test"]["accuracy"] == 1.0 and figures["validation"]["accuracy"] == 1.0
+    assert figures["C"] in (0.1, 0.3, 1.0, 3.0, 10.0) and figures["features"] > 10
+    model = NBSVM(num_classes=len(names))
+    assert model.fit(sparse.eye(3, format="csr"), np.array([0, 1, 1 if len(names) == 2 else 2])).decision(
+        sparse.eye(3, format="csr")).shape == (3, len(names))
+
+
+def test_a_rating_task_gets_ridge_regression_scored_by_rmse():
+    data = splits(lambda i: float(1 + 2 * (i % 3)))
+    figures = nbsvm_baseline(data, None)
+    assert figures["model"].startswith("ridge") and figures["test"]["rmse"] < 0.5 and "alpha" in figures
+
+
+def test_the_script_scores_a_configs_own_splits(tmp_path, capsys):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("baseline_script", "scripts/baseline.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    script.main(["configs/tiny.yaml", "--output", str(tmp_path / "tiny.json"), "--ngrams", "2"])
+    figures = json.loads((tmp_path / "tiny.json").read_text())
+    assert figures == json.loads(capsys.readouterr().out)
+    assert 0.5 < figures["test"]["accuracy"] <= 1.0 and figures["config"] == "configs/tiny.yaml"
