@@ -1,5 +1,6 @@
-"""Dataclasses for `HfArgumentParser`: what to train (model), on what (data), how (`LSTMTrainingArguments`, the
-Trainer's arguments with defaults for a small recurrent model) and around it (run). Each checks its own values when
+"""Dataclasses for `HfArgumentParser`: what to train (model: `LSTMConfig`'s fields), on what (data), and how
+(`LSTMTrainingArguments`: the Trainer's arguments with defaults for a small recurrent model, plus the run's own
+options: threads, resume, the output folder, the hub directory, averaging). Each checks its own values when
 it is built, so a bad command line or config file is refused before any folder or data is touched; `parse_arguments`
 reads `[CONFIG.yaml] [--field value ...]` into them."""
 

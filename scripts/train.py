@@ -5,8 +5,9 @@ on the command line.
     accelerate launch scripts/train.py configs/imdb_lm.yaml && accelerate launch scripts/train.py configs/imdb_pretrained.yaml
     python scripts/train.py configs/tiny.yaml --output_dir /tmp/tiny --num_train_epochs 1
 
-Fields: ModelArguments, DataArguments, RunArguments and LSTMTrainingArguments (transformers' TrainingArguments with
-the LSTM's defaults), all in hf_lstm/arguments.py; `python scripts/train.py --help` lists them, grouped.
+Fields: ModelArguments (LSTMConfig's fields), DataArguments and LSTMTrainingArguments (transformers'
+TrainingArguments with the LSTM's defaults and the run's own options), all in hf_lstm/arguments.py;
+`python scripts/train.py --help` lists them, grouped.
 """
 
 from hf_lstm.training import main
