@@ -33,6 +33,9 @@ class LSTMTrainer(Trainer):
             layer at `learning_rate / decay`, each layer below at a further `/ decay`, the embedding lowest.
         loss_terms (`list`, defaults to none): callables `(model, inputs, outputs) -> scalar tensor`, each added to the
             model's loss on every training and evaluation batch.
+        unlabelled_dataset (`Dataset`, defaults to none): tokenized reviews without labels (`input_ids`, `length`);
+            each training micro-batch also hands the model its piece of the step's unlabelled batch
+            (`unlabelled_batch_ratio` times `per_device_train_batch_size` reviews; `UnlabelledBatches`).
     """
 
     def __init__(self, *args, layer_learning_rate_decay=1.0, loss_terms=(), unlabelled_dataset=None, **kwargs):
