@@ -442,7 +442,7 @@ def tokenize_blocks(splits, tokenizer, block_size):
 
 
 def tokenize_splits(splits, tokenizer, max_length, truncation):
-    """Add `input_ids` and `length` (for length-grouped batches) to every split.
+    """Add `input_ids` and `length` (for length-grouped batches) to every split (or to one `Dataset`).
 
     The ids are cut here with the model's own rule (`truncate_batch`, which the model applies again, to no effect,
     in its forward pass), so the cache stays small and word2vec reads the tokens the model reads.
@@ -480,7 +480,8 @@ def prepare_data(data_args, tokenizer=None):
     tokenize; cached on disk by content.
 
     Returns (tokenized `DatasetDict` with `text`, `labels`, `row`, `input_ids`, `length`, tokenizer, class names or
-    None), plus an `unlabelled` split (`text`, `input_ids`, `length`) with `--unlabelled_data`; for `task="language_modeling"`, `train` and `validation` blocks of `input_ids` only (`tokenize_blocks`:
+    None), plus an `unlabelled` split (`text`, `input_ids`, `length`) with `--unlabelled_data`; for
+    `task="language_modeling"`, `train` and `validation` blocks of `input_ids` only (`tokenize_blocks`:
     the collator makes the labels).
     """
     raw = load_raw_dataset(data_args.dataset_name, data_args.dataset_config_name, data_args.data_files())
@@ -505,9 +506,7 @@ def prepare_data(data_args, tokenizer=None):
             tokenized = tokenize_splits(labelled, tokenizer, data_args.max_length, data_args.truncation)
             if "unlabelled" in splits:
                 length = data_args.unlabelled_max_length or data_args.max_length
-                tokenized["unlabelled"] = tokenize_splits(
-                    DatasetDict({"unlabelled": splits["unlabelled"]}), tokenizer, length, data_args.truncation
-                )["unlabelled"]
+                tokenized["unlabelled"] = tokenize_splits(splits["unlabelled"], tokenizer, length, data_args.truncation)
         with atomic_directory(cache, replace=False) as partial:  # another process may finish it first: theirs stays
             tokenizer.save_pretrained(partial / "tokenizer")
             tokenized.save_to_disk(str(partial / "data"))
