@@ -83,6 +83,16 @@ class ModelArguments(LSTMConfigArguments):
             "labels differ. Dropout and pooling fields still apply."
         },
     )
+    teacher_model_name_or_path: list[str] | None = field(
+        default=None,
+        metadata={
+            "help": "Distil one or several teachers into this model: folders, Hugging Face Hub ids, or "
+            "org/name[@revision] with --hub_dir; any AutoModelForSequenceClassification with its own tokenizer, whose "
+            "labels (id2label) are the data's. Their outputs on the training split and --unlabelled_data (averaged: "
+            "probabilities, or ratings) are computed once and cached with the prepared data; the loss then weighs "
+            "them by distillation_alpha and distillation_temperature."
+        },
+    )
     pretrained_vectors: str | None = field(
         default=None,
         metadata={"help": "A GloVe / word2vec text file whose vectors initialise the embedding (size embedding_dim)."},
@@ -231,8 +241,8 @@ class DataArguments:
     unlabelled_data: list[str] | None = field(
         default=None,
         metadata={
-            "help": "Unlabelled reviews the classifier also learns from, through --virtual_adversarial_epsilon and "
-            "--entropy_weight: splits of the dataset (unsupervised for IMDB; train: the training split's own text) "
+            "help": "Unlabelled reviews the classifier also learns from, through --virtual_adversarial_epsilon, "
+            "--entropy_weight or --teacher_model_name_or_path: splits of the dataset (unsupervised for IMDB; train: the training split's own text) "
             "or .txt/.csv/.jsonl files, folders or hub ids. Never validation or test text: copies are left out."
         },
     )
@@ -416,9 +426,15 @@ def check_together(model_args, data_args, training_args):
         )
     if data_args.task == "regression" and model_args.entropy_weight:
         raise ArgumentError("--entropy_weight is for classification: a rating has no class distribution")
-    if data_args.unlabelled_data and not (model_args.virtual_adversarial_epsilon or model_args.entropy_weight):
-        raise ArgumentError("--unlabelled_data is read only by --virtual_adversarial_epsilon and --entropy_weight: "
-                            "turn one on, or drop --unlabelled_data")
+    teachers = model_args.teacher_model_name_or_path
+    if data_args.unlabelled_data and not (model_args.virtual_adversarial_epsilon or model_args.entropy_weight
+                                          or teachers):
+        raise ArgumentError("--unlabelled_data is read only by --virtual_adversarial_epsilon, --entropy_weight and "
+                            "--teacher_model_name_or_path: turn one on, or drop --unlabelled_data")
+    if teachers and data_args.task == "language_modeling":
+        raise ArgumentError("--teacher_model_name_or_path is for classification and regression")
+    if teachers and len(set(teachers)) != len(teachers):
+        raise ArgumentError(f"--teacher_model_name_or_path names a teacher twice: {teachers}")
     if model_args.entropy_weight and not data_args.unlabelled_data:
         raise ArgumentError("--entropy_weight works on unlabelled reviews: give --unlabelled_data (e.g. unsupervised, "
                             "or train for the training split's own text)")

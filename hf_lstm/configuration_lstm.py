@@ -80,6 +80,14 @@ class LSTMConfig(PretrainedConfig):
             Entropy minimisation (Sachan et al., 2019): in training, add this weight times the mean entropy of the
             predicted class distribution on unlabelled reviews, which pushes the decision boundary away from them.
             Classification only; 0 turns it off.
+        distillation_alpha (`float`, *optional*, defaults to 0.5):
+            When a run has teachers (`--teacher_model_name_or_path`): the loss is this weight times the cross-entropy
+            on labelled reviews plus (1 - it) times the distillation term on every review, labelled and unlabelled
+            (Hinton et al., 2015). 0 learns from the teachers alone.
+        distillation_temperature (`float`, *optional*, defaults to 2.0):
+            Temperature `T` of distillation: the distillation term is `T**2` times the KL divergence from the
+            teachers' averaged probabilities to the model's, both at temperature `T` (for regression: the squared
+            difference from the teachers' mean rating, `T` unused).
         truncation (`str`, *optional*, defaults to `None`):
             How a review longer than `max_tokens` tokens is cut, inside the model, so that training, evaluation, the
             pipeline and exported graphs all read the same tokens: `"head"` (its first `max_tokens` tokens) or
@@ -115,6 +123,8 @@ class LSTMConfig(PretrainedConfig):
         virtual_adversarial_xi=0.1,
         virtual_adversarial_weight=1.0,
         entropy_weight=0.0,
+        distillation_alpha=0.5,
+        distillation_temperature=2.0,
         truncation=None,
         max_tokens=None,
         adaptive_softmax_cutoffs=(2000, 10000),
@@ -140,6 +150,8 @@ class LSTMConfig(PretrainedConfig):
         self.virtual_adversarial_xi = virtual_adversarial_xi
         self.virtual_adversarial_weight = virtual_adversarial_weight
         self.entropy_weight = entropy_weight
+        self.distillation_alpha = distillation_alpha
+        self.distillation_temperature = distillation_temperature
         self.truncation = truncation
         self.max_tokens = max_tokens
         self.adaptive_softmax_cutoffs = list(adaptive_softmax_cutoffs)
@@ -173,5 +185,10 @@ class LSTMConfig(PretrainedConfig):
                 raise ValueError(f"{name} must be 0 (off) or positive; got {value!r}")
         if not (isinstance(self.virtual_adversarial_xi, (int, float)) and self.virtual_adversarial_xi > 0):
             raise ValueError(f"virtual_adversarial_xi must be positive; got {self.virtual_adversarial_xi!r}")
+        if not (isinstance(self.distillation_alpha, (int, float)) and 0 <= self.distillation_alpha < 1):
+            raise ValueError(f"distillation_alpha is a weight in [0, 1) (1 would ignore the teachers); "
+                             f"got {self.distillation_alpha!r}")
+        if not (isinstance(self.distillation_temperature, (int, float)) and self.distillation_temperature > 0):
+            raise ValueError(f"distillation_temperature must be positive; got {self.distillation_temperature!r}")
         if self.entropy_weight and self.num_labels == 1:
             raise ValueError("entropy_weight is for classification: a rating has no class distribution")

@@ -18,6 +18,7 @@ import torch
 from transformers import AutoTokenizer
 
 from .atomic import atomic_directory
+from .distillation import add_teacher_outputs
 from .modeling_lstm import TRUNCATIONS, numeric_class_values, truncate_batch
 from .tokenization import train_tokenizer
 
@@ -475,9 +476,10 @@ def cache_key(splits, data_args, tokenizer=None):
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def prepare_data(data_args, tokenizer=None):
+def prepare_data(data_args, tokenizer=None, teachers=None):
     """Load, split, train the vocabulary on the training split only (or reuse `tokenizer`, a saved model's), and
-    tokenize; cached on disk by content.
+    tokenize; cached on disk by content. With `teachers` ({name: model folder}), the training, unlabelled and test
+    splits also get each teacher's outputs (`teacher_logits`, `distillation.add_teacher_outputs`), cached beside them.
 
     Returns (tokenized `DatasetDict` with `text`, `labels`, `row`, `input_ids`, `length`, tokenizer, class names or
     None), plus an `unlabelled` split (`text`, `input_ids`, `length`) with `--unlabelled_data`; for
@@ -512,4 +514,7 @@ def prepare_data(data_args, tokenizer=None):
             tokenized.save_to_disk(str(partial / "data"))
             (partial / "done").write_text("")
     tokenizer = AutoTokenizer.from_pretrained(str(cache / "tokenizer"))
-    return datasets.load_from_disk(str(cache / "data")), tokenizer, names
+    prepared = datasets.load_from_disk(str(cache / "data"))
+    if teachers:
+        prepared = add_teacher_outputs(prepared, teachers, names if data_args.task != "regression" else None, cache)
+    return prepared, tokenizer, names

@@ -20,7 +20,7 @@ It is a standard `transformers` model (`model_type: hf_lstm`) with a word-level 
 
 ## How it was trained
 
-- data: `{dataset}`, text from {text_columns}, label `{label_column}` ({task}); splits train {train_rows} / validation {validation_rows} / test {test_rows}{unlabelled}
+- data: `{dataset}`, text from {text_columns}, label `{label_column}` ({task}); splits train {train_rows} / validation {validation_rows} / test {test_rows}{unlabelled}{distillation}
 - vocabulary: {vocab_size} entries trained on the training split only; {max_length} tokens kept per review ({truncation}),
   cut by the model itself (`truncation` and `max_tokens` in config.json), so every way of loading it reads the same tokens
 - command: `{command}`
@@ -103,16 +103,36 @@ def unlabelled_line(config, splits):
     if "unlabelled" not in splits:
         return ""
     terms = [name for name, on in (("virtual adversarial training", config.virtual_adversarial_epsilon),
-                                   ("entropy minimisation", config.entropy_weight)) if on]
+                                   ("entropy minimisation", config.entropy_weight),
+                                   ("distillation", "teacher_logits" in splits["unlabelled"].column_names)) if on]
     return f"; also {len(splits['unlabelled'])} unlabelled reviews ({' and '.join(terms)}; never validation or test text)"
+
+
+def distillation_line(config, distilled):
+    """The teachers a model was distilled from, their test scores and the model's agreement with them, for the card's
+    data line ("" when it had none)."""
+    if not distilled:
+        return ""
+    metric = "rmse" if "student_rmse_to_ensemble" in distilled else "accuracy"
+    scores = ", ".join(f"`{name}` (test {metric} {values[metric]:.4f})" for name, values in distilled["teachers"].items())
+    if metric == "rmse":
+        agreement = f"this model's ratings are {distilled['student_rmse_to_ensemble']:.4f} RMSE from theirs"
+    else:
+        agreement = (f"this model predicts their class on {100 * distilled['student_agreement_with_ensemble']:.2f} % "
+                     "of the test reviews")
+    return (f"\n- distilled (distillation_alpha {config.distillation_alpha}, temperature "
+            f"{config.distillation_temperature}) from {scores}; their average: test {metric} "
+            f"{distilled['ensemble'][metric]:.4f}; {agreement}")
 
 
 def build_model_card(
     config, data_args, training_args, splits, test_metrics, best_metric, runtime_s, command, weights="the best epoch",
-    base_model=None,
+    base_model=None, distilled=None,
 ):
     """Return the model card text (README.md) of a trained model; `weights` says which weights it holds; `base_model`
-    the hub id (`org/name[@revision]`) of the model it started from, if any (a local folder is named in the command)."""
+    the hub id (`org/name[@revision]`) of the model it started from, if any (a local folder is named in the command);
+    `distilled` the teachers' test scores (`distillation.teacher_report`), named in the `teachers` metadata (the Hub's
+    `base_model_relation` has no value for distillation: the weights are not the teachers')."""
     language_model = data_args.task == "language_modeling"
     scored = "validation" if language_model else "test"  # a language model's scores are on validation text
     metrics = {key[len(scored) + 1 :]: value for key, value in test_metrics.items() if key.startswith(f"{scored}_")
@@ -127,7 +147,8 @@ def build_model_card(
         library_name="transformers",
         pipeline_tag=pipeline_tag,
         license="apache-2.0",
-        tags=["hf_lstm", "lstm", pipeline_tag],
+        tags=["hf_lstm", "lstm", pipeline_tag, *(["distillation"] if distilled else [])],
+        teachers=list(distilled["teachers"]) if distilled else None,
         datasets=[dataset_id] if dataset_id else None,
         base_model=base_model.partition("@")[0] if base_model else None,
         base_model_revision=base_model.partition("@")[2] or None if base_model else None,
@@ -163,6 +184,7 @@ def build_model_card(
         train_rows=len(splits["train"]),
         validation_rows=len(splits["validation"]),
         unlabelled=unlabelled_line(config, splits),
+        distillation=distillation_line(config, distilled),
         vocab_size=config.vocab_size,
         max_length=data_args.max_length,
         truncation=data_args.truncation,

@@ -382,6 +382,21 @@ def entropy(logits):
     return -(log_probs.exp() * log_probs).sum(dim=-1)  # (batch,)
 
 
+def distillation_divergence(student_logits, teacher_logits, temperature):
+    """Each review's `T**2 * KL(teacher_T || student_T)` (batch,): the teachers' probabilities at temperature `T`,
+    averaged over the teachers, against the model's (Hinton et al., 2015). `teacher_logits` is (batch, teachers,
+    num_labels): each teacher's logits or log-probabilities (the same thing under a softmax)."""
+    teacher = (teacher_logits.float() / temperature).softmax(dim=-1).mean(dim=1)  # (batch, num_labels)
+    student = (student_logits.float() / temperature).log_softmax(dim=-1)  # (batch, num_labels)
+    return temperature**2 * (teacher * (teacher.clamp_min(1e-30).log() - student)).sum(dim=-1)
+
+
+def distillation_squared_error(student_predictions, teacher_predictions):
+    """Regression: each review's squared difference from the teachers' mean rating (batch,); `teacher_predictions`
+    is (batch, teachers, 1)."""
+    return (student_predictions.float().squeeze(-1) - teacher_predictions.float().mean(dim=1).squeeze(-1)) ** 2
+
+
 def scale_per_review(direction, norm):
     """`direction` (batch, time, embedding_dim) rescaled to L2 norm `norm` over each review's whole block."""
     norms = direction.flatten(1).norm(dim=1).clamp(min=1e-12).view(-1, 1, 1)  # (batch, 1, 1)
@@ -424,17 +439,21 @@ class LSTMForSequenceClassification(LSTMPreTrainedModel):
         unsupervised_input_ids=None,
         unsupervised_attention_mask=None,
         perturbation_seed=None,
+        teacher_logits=None,
+        unsupervised_teacher_logits=None,
         return_dict=None,
         **kwargs,
     ):
-        """`unsupervised_input_ids` / `unsupervised_attention_mask` (a batch of reviews without labels) and
+        """`unsupervised_input_ids` / `unsupervised_attention_mask` (a batch of reviews without labels),
         `perturbation_seed` (an int that seeds virtual adversarial training's random directions; the `Trainer` passes
-        one per optimiser step) are read in training only, by the loss terms."""
+        one per optimiser step) and `teacher_logits` / `unsupervised_teacher_logits` (batch, teachers, num_labels: the
+        teachers' outputs for the labelled and the unlabelled reviews) are read in training only, by the loss terms."""
         config = self.config
         terms = {}
         training = self.training and labels is not None and torch.is_grad_enabled()
         adversarial = training and config.adversarial_epsilon > 0
         virtual = training and config.virtual_adversarial_epsilon > 0
+        distilling = training and teacher_logits is not None
         outputs = self.lstm(input_ids, attention_mask=attention_mask, output_hidden_states=adversarial or virtual)
         logits = self.head(outputs.pooler_output)  # (batch, num_labels)
 
@@ -442,16 +461,23 @@ class LSTMForSequenceClassification(LSTMPreTrainedModel):
         if labels is not None:
             loss = self.compute_loss(logits, labels)
             if training:
-                terms["supervised"] = loss
+                terms["supervised"] = config.distillation_alpha * loss if distilling else loss
             if adversarial:
                 embeddings = outputs.hidden_states[0]  # (batch, time, embedding_dim)
                 terms["adversarial"] = self.adversarial_loss(input_ids, attention_mask, labels, embeddings, loss)
-        if training and (virtual or config.entropy_weight) and unsupervised_input_ids is not None:
+        unlabelled_terms = virtual or config.entropy_weight or distilling
+        if training and unlabelled_terms and unsupervised_input_ids is not None:
             unlabelled = self.lstm(unsupervised_input_ids, attention_mask=unsupervised_attention_mask,
                                    output_hidden_states=virtual)
             unlabelled_logits = self.head(unlabelled.pooler_output)  # (unlabelled batch, num_labels)
             if config.entropy_weight:
                 terms["entropy"] = config.entropy_weight * entropy(unlabelled_logits).mean()
+        if distilling:
+            batches = [(logits, teacher_logits)]
+            if unsupervised_input_ids is not None and unsupervised_teacher_logits is not None:
+                batches.append((unlabelled_logits, unsupervised_teacher_logits))
+            differences = torch.cat([self.distillation_differences(*batch) for batch in batches])  # (all reviews,)
+            terms["distillation"] = (1 - config.distillation_alpha) * differences.mean()  # over every review
         if virtual:
             if perturbation_seed is None:
                 perturbation_seed = int(torch.randint(2**62, ()).item())
@@ -529,6 +555,13 @@ class LSTMForSequenceClassification(LSTMPreTrainedModel):
         the weights through the perturbed pass and the embeddings, not through the clean prediction (its target)."""
         perturbation = self.virtual_adversarial_perturbation(input_ids, attention_mask, embeddings, logits, seed)
         return self.change_of(logits, self.perturbed_logits(input_ids, attention_mask, embeddings + perturbation))
+
+    def distillation_differences(self, logits, teacher_logits):
+        """Each review's distillation term (batch,): the tempered KL divergence from the teachers' averaged
+        probabilities, or for regression the squared difference from their mean rating."""
+        if self.config.problem_type == "regression" or self.num_labels == 1:
+            return distillation_squared_error(logits, teacher_logits)
+        return distillation_divergence(logits, teacher_logits, self.config.distillation_temperature)
 
     def change_of(self, clean_logits, perturbed_logits):
         if self.config.problem_type == "regression" or self.num_labels == 1:

@@ -33,9 +33,10 @@ class LSTMTrainer(Trainer):
             layer at `learning_rate / decay`, each layer below at a further `/ decay`, the embedding lowest.
         loss_terms (`list`, defaults to none): callables `(model, inputs, outputs) -> scalar tensor`, each added to the
             model's loss on every training and evaluation batch.
-        unlabelled_dataset (`Dataset`, defaults to none): tokenized reviews without labels (`input_ids`, `length`);
-            each training micro-batch also hands the model its piece of the step's unlabelled batch
-            (`unlabelled_batch_ratio` times `per_device_train_batch_size` reviews; `UnlabelledBatches`).
+        unlabelled_dataset (`Dataset`, defaults to none): tokenized reviews without labels (`input_ids`, `length`,
+            and `teacher_logits` when distilling); each training micro-batch also hands the model its piece of the
+            step's unlabelled batch (`unlabelled_batch_ratio` times `per_device_train_batch_size` reviews;
+            `UnlabelledBatches`).
     """
 
     def __init__(self, *args, layer_learning_rate_decay=1.0, loss_terms=(), unlabelled_dataset=None, **kwargs):
@@ -82,6 +83,8 @@ class LSTMTrainer(Trainer):
             batch = self.unlabelled_batches.piece(step, micro * self.args.world_size + self.args.process_index, pieces)
             extras["unsupervised_input_ids"] = batch["input_ids"].to(self.args.device)
             extras["unsupervised_attention_mask"] = batch["attention_mask"].to(self.args.device)
+            if "teacher_logits" in batch:
+                extras["unsupervised_teacher_logits"] = batch["teacher_logits"].to(self.args.device)
         return extras
 
     def log(self, logs, *args, **kwargs):
@@ -119,7 +122,8 @@ class UnlabelledBatches:
     MEGABATCH = 50
 
     def __init__(self, dataset, size, seed, collator):
-        self.dataset = dataset.select_columns(["input_ids"])
+        self.columns = [name for name in ("input_ids", "teacher_logits") if name in dataset.column_names]
+        self.dataset = dataset.select_columns(self.columns)
         self.lengths = np.asarray(dataset["length"])
         self.size, self.seed, self.collator = size, seed, collator
         self._order = (None, None)  # (global batch size, pass) -> its order of reviews
@@ -137,13 +141,15 @@ class UnlabelledBatches:
         return self._order[1]
 
     def piece(self, step, piece, pieces):
-        """Piece `piece` of `pieces` of step `step`'s global batch, collated: {"input_ids", "attention_mask"}."""
+        """Piece `piece` of `pieces` of step `step`'s global batch, collated: {"input_ids", "attention_mask"} (and
+        "teacher_logits" when the reviews have them)."""
         global_size = self.size * pieces
         per_pass = max(1, len(self.lengths) // global_size)
         cycle, index = divmod(step, per_pass)
         rows = self.order(global_size, cycle)[index * global_size : (index + 1) * global_size]
         rows = rows[piece * self.size : (piece + 1) * self.size]
-        return self.collator([{"input_ids": ids} for ids in self.dataset[rows.tolist()]["input_ids"]])
+        columns = self.dataset[rows.tolist()]
+        return self.collator([{name: columns[name][i] for name in self.columns} for i in range(len(rows))])
 
 
 def encoder_stages(model):

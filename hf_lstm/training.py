@@ -28,6 +28,7 @@ from .arguments import SHAPE_FIELDS, ArgumentError, parse_arguments
 from .averaging import use_checkpoint_average
 from .configuration_lstm import LSTMConfig
 from .data import DataError, prepare_data
+from .distillation import TeacherError, resolve_teacher, teacher_report
 from .embeddings import load_pretrained_embeddings, train_word2vec_embeddings
 from .hardware import cpu_threads, launch_problem
 from .hub import HubError, push, resolve_model
@@ -99,8 +100,8 @@ def init_head_bias_from_labels(model, labels, task):
 
 
 def score_test_split(trainer, test_split, label_names):
-    """Score the test split once: (test metrics, {file name: content}) with test_results.json, every review's
-    prediction in test_predictions.jsonl and, for classification, the confusion matrix."""
+    """Score the test split once: (test metrics, {file name: content}, the logits) with test_results.json, every
+    review's prediction in test_predictions.jsonl and, for classification, the confusion matrix."""
     test = trainer.predict_in_length_order(test_split, metric_key_prefix="test")  # (reviews, num_labels) logits
     trainer.log_metrics("test", test.metrics)
     files = {
@@ -114,7 +115,7 @@ def score_test_split(trainer, test_split, label_names):
         files["confusion_matrix.png"] = confusion_matrix_png(
             test.label_ids, test.predictions.argmax(axis=-1), label_names, title
         )
-    return test.metrics, files
+    return test.metrics, files, test.predictions
 
 
 def score_language_model(trainer):
@@ -122,7 +123,7 @@ def score_language_model(trainer):
     metrics = trainer.evaluate(metric_key_prefix="validation")
     metrics["validation_perplexity"] = math.exp(metrics["validation_loss"])
     trainer.log_metrics("validation", metrics)
-    return metrics, {"eval_results.json": json.dumps(metrics, indent=2)}
+    return metrics, {"eval_results.json": json.dumps(metrics, indent=2)}, None
 
 
 def hub_revision(model, folder):
@@ -140,8 +141,9 @@ def run(argv=None):
     check_output_dir(training_args.output_dir, training_args.overwrite_output_dir, training_args.resume)
     started = time.time()
     base, base_tokenizer = load_base(model_args.model_name_or_path, training_args.hub_dir)
+    teachers = {name: resolve_teacher(name, training_args.hub_dir) for name in model_args.teacher_model_name_or_path or []}
     with training_args.main_process_first(desc="preparing data"):
-        splits, tokenizer, label_names = prepare_data(data_args, base_tokenizer)
+        splits, tokenizer, label_names = prepare_data(data_args, base_tokenizer, teachers)
     set_seed(training_args.seed)
     model = build_model(model_args, data_args, tokenizer, label_names, base)
     embedding_start = start_weights(model, model_args, data_args, tokenizer, splits, training_args.seed)
@@ -158,10 +160,12 @@ def run(argv=None):
     # pass for training), so the saved model predicts exactly what was scored.
     trainer.accelerator.unwrap_model(trainer.model, keep_fp32_wrapper=False)
     if data_args.task == "language_modeling":
-        scored, files = score_language_model(trainer)
+        scored, files, logits = score_language_model(trainer)
     else:
-        scored, files = score_test_split(trainer, splits["test"], label_names)
-    files |= run_files(trainer, model_args, data_args, splits, scored, average, embedding_start, started, argv, base)
+        scored, files, logits = score_test_split(trainer, splits["test"], label_names)
+    distilled = teacher_report(splits["test"], logits, label_names, list(teachers)) if teachers else None
+    files |= run_files(trainer, model_args, data_args, splits, scored, average, embedding_start, started, argv, base,
+                       distilled)
     save_final_model(trainer, training_args.output_dir, files)
     if trainer.is_world_process_zero():
         print(json.dumps(scored, indent=2))
@@ -265,8 +269,10 @@ def average_last_checkpoints(trainer, count):
     return use_checkpoint_average(trainer, complete_checkpoints(trainer.args.output_dir)[-count:])
 
 
-def run_files(trainer, model_args, data_args, splits, scored, average, embedding_start, started, argv, base):
-    """The files a run writes beside its model: the card, all_results.json, log_history.json, the training curves."""
+def run_files(trainer, model_args, data_args, splits, scored, average, embedding_start, started, argv, base,
+              distilled=None):
+    """The files a run writes beside its model: the card, all_results.json, log_history.json, the training curves;
+    `distilled`: the teachers' test scores and the student's agreement with them (`distillation.teacher_report`)."""
     args = trainer.args
     if average and average["used"]:
         weights = f"the average of the last {len(average['checkpoints'])} epoch checkpoints"
@@ -287,6 +293,7 @@ def run_files(trainer, model_args, data_args, splits, scored, average, embedding
         "cpu_threads": torch.get_num_threads(),
         **embedding_start,
         "checkpoint_average": average,
+        "distillation": distilled,
     }
     card = build_model_card(
         trainer.model.config,
@@ -299,6 +306,7 @@ def run_files(trainer, model_args, data_args, splits, scored, average, embedding
         " ".join(["python scripts/train.py", *(sys.argv[1:] if argv is None else argv)]),
         weights=weights,
         base_model=hub_revision(model_args.model_name_or_path, base),
+        distilled=distilled,
     )
     return {
         "README.md": card,
@@ -318,7 +326,7 @@ def main(argv=None):
     logging.getLogger("hf_lstm").setLevel(logging.INFO if main_process else logging.WARNING)
     try:
         run(argv)
-    except (ArgumentError, DataError, HubError, ModelFolderError, OutputFolderError, ResumeError) as error:
+    except (ArgumentError, DataError, HubError, ModelFolderError, OutputFolderError, ResumeError, TeacherError) as error:
         raise SystemExit(f"error: {error}" if main_process else 1) from None
     except SystemExit as error:
         if isinstance(error.code, str):

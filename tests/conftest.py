@@ -31,9 +31,9 @@ def tiny_model():
     return LSTMForSequenceClassification(tiny_config(bidirectional=True, pooling="mean_max")).eval()
 
 
-def save_tiny_model(directory, tokenizer, regression=False):
+def save_tiny_model(directory, tokenizer, regression=False, seed=0):
     """Save an untrained tiny model with its tokenizer, as scripts/train.py would (config, safetensors, code)."""
-    torch.manual_seed(0)
+    torch.manual_seed(seed)
     if regression:
         labels = dict(num_labels=1, problem_type="regression", id2label={0: "rating"}, label2id={"rating": 0})
     else:

@@ -419,3 +419,38 @@ def test_regression_smoothness_is_the_squared_change_of_the_rating_and_entropy_i
                        torch.tensor([0.25, 4.0]))
     with pytest.raises(ValueError, match="entropy_weight is for classification"):
         tiny_config(entropy_weight=1.0, **config)
+
+
+def test_distillation_term_is_the_tempered_kl_from_the_teachers_average_on_a_hand_example():
+    from hf_lstm.modeling_lstm import distillation_divergence, distillation_squared_error
+
+    student, teacher = torch.tensor([[0.0, 0.0]]), torch.tensor([[[math.log(3), 0.0]]])  # q = (1/2, 1/2)
+    by_hand = 0.75 * math.log(0.75 / 0.5) + 0.25 * math.log(0.25 / 0.5)  # p = (3/4, 1/4), T = 1
+    assert distillation_divergence(student, teacher, 1.0).item() == pytest.approx(by_hand)
+    tempered = [math.sqrt(3) / (math.sqrt(3) + 1), 1 / (math.sqrt(3) + 1)]  # softmax((ln 3) / 2, 0)
+    by_hand = 4 * sum(p * math.log(p / 0.5) for p in tempered)  # T**2 = 4
+    assert distillation_divergence(student, teacher, 2.0).item() == pytest.approx(by_hand)
+    opposite = torch.tensor([[[math.log(3), 0.0], [0.0, math.log(3)]]])  # two teachers average to (1/2, 1/2)
+    assert distillation_divergence(student, opposite, 1.0).item() == pytest.approx(0.0, abs=1e-7)
+    ratings = distillation_squared_error(torch.tensor([[3.0]]), torch.tensor([[[4.0], [5.0]]]))
+    assert ratings.tolist() == [2.25]  # (3 - 4.5) ** 2
+
+
+def test_the_distilled_loss_is_alpha_cross_entropy_plus_the_term_over_labelled_and_unlabelled_reviews():
+    from hf_lstm.modeling_lstm import distillation_divergence
+
+    torch.manual_seed(0)
+    model = LSTMForSequenceClassification(tiny_config(distillation_alpha=0.3, distillation_temperature=2.0)).train()
+    input_ids, unlabelled = torch.randint(2, 50, (3, 6)), torch.randint(2, 50, (4, 5))
+    labels = torch.tensor([0, 1, 1])
+    teachers, unlabelled_teachers = torch.randn(3, 2, 2), torch.randn(4, 2, 2)  # (reviews, 2 teachers, 2 classes)
+    output = model(input_ids, labels=labels, teacher_logits=teachers, unsupervised_input_ids=unlabelled,
+                   unsupervised_teacher_logits=unlabelled_teachers)
+    unlabelled_logits = model(unlabelled).logits  # no labels: the plain forward pass
+    cross_entropy = torch.nn.functional.cross_entropy(output.logits, labels)
+    kl = torch.cat([distillation_divergence(output.logits, teachers, 2.0),
+                    distillation_divergence(unlabelled_logits, unlabelled_teachers, 2.0)])
+    assert output.loss.item() == pytest.approx((0.3 * cross_entropy + 0.7 * kl.mean()).item(), rel=1e-6)
+    assert set(output.loss_terms) == {"supervised", "distillation"}
+    assert model.eval()(input_ids, labels=labels, teacher_logits=teachers).loss.item() == pytest.approx(
+        torch.nn.functional.cross_entropy(output.logits, labels).item(), rel=1e-6)  # evaluation: the labels' loss

@@ -32,7 +32,7 @@ from hf_lstm.output_folder import save_final_model
 from hf_lstm.trainer import GradualUnfreezingCallback, ResumeError, encoder_stages
 from hf_lstm.training import init_head_bias_from_labels, parse_arguments, run
 
-from .conftest import tiny_config
+from .conftest import save_tiny_model, tiny_config
 
 TINY = ["configs/tiny.yaml", "--num_train_epochs", "1", "--save_total_limit", "1"]
 
@@ -298,9 +298,12 @@ SEMI_SUPERVISED = [  # every loss term on, the unlabelled reviews read
 ]
 
 
-@pytest.mark.parametrize("terms", [[], SEMI_SUPERVISED], ids=["supervised", "semi-supervised"])
-def test_loss_and_gradient_are_the_same_for_one_process_two_processes_and_accumulation(tmp_path, terms):
+@pytest.mark.parametrize("terms", [[], SEMI_SUPERVISED, "distilled"], ids=["supervised", "semi-supervised", "distilled"])
+def test_loss_and_gradient_are_the_same_for_one_process_two_processes_and_accumulation(tmp_path, terms, tokenizer):
     cache = tmp_path / "cache"
+    if terms == "distilled":  # every term on, and two teachers' outputs on the labelled and unlabelled reviews
+        teachers = [str(save_tiny_model(tmp_path / f"teacher_{seed}", tokenizer, seed=seed)) for seed in (0, 1)]
+        terms = SEMI_SUPERVISED + ["--teacher_model_name_or_path", *teachers, "--distillation_alpha", "0.4"]
     run(ONE_STEP + terms + ["--per_device_train_batch_size", "32", "--output_dir", str(tmp_path / "one"),
                             "--cache_dir", str(cache)])
     run(ONE_STEP + terms + ["--per_device_train_batch_size", "16", "--gradient_accumulation_steps", "2",
