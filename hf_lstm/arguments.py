@@ -242,8 +242,9 @@ class DataArguments:
         default=None,
         metadata={
             "help": "Unlabelled reviews the classifier also learns from, through --virtual_adversarial_epsilon, "
-            "--entropy_weight or --teacher_model_name_or_path: splits of the dataset (unsupervised for IMDB; train: the training split's own text) "
-            "or .txt/.csv/.jsonl files, folders or hub ids. Never validation or test text: copies are left out."
+            "--entropy_weight or --teacher_model_name_or_path: splits of the dataset (unsupervised for IMDB; train: "
+            "the training split's own text) or .txt/.csv/.jsonl files, folders or hub ids. Never validation or test "
+            "text: copies are left out."
         },
     )
     max_unlabelled_samples: int | None = field(

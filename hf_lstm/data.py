@@ -516,5 +516,5 @@ def prepare_data(data_args, tokenizer=None, teachers=None):
     tokenizer = AutoTokenizer.from_pretrained(str(cache / "tokenizer"))
     prepared = datasets.load_from_disk(str(cache / "data"))
     if teachers:
-        prepared = add_teacher_outputs(prepared, teachers, names if data_args.task != "regression" else None, cache)
+        prepared = add_teacher_outputs(prepared, teachers, names, cache)  # names: None for regression
     return prepared, tokenizer, names

@@ -2,7 +2,7 @@
 hf_lstm model on a few hundred IMDB reviews."""
 
 import json
-import math
+import shutil
 
 import numpy as np
 import pytest
@@ -177,9 +177,14 @@ def test_a_distilled_student_agrees_with_its_teacher_more_than_one_trained_on_la
     run(distil + ["--output_dir", str(tmp_path / "two"), "--num_train_epochs", "2", "--save_total_limit", "3"])
     interrupted.mkdir()
     first = min((tmp_path / "two").glob("checkpoint-*"), key=lambda path: int(path.name.split("-")[1]))
-    import shutil
-
     shutil.copytree(first, interrupted / first.name)
     run(distil + ["--output_dir", str(interrupted), "--num_train_epochs", "2", "--save_total_limit", "3",
                   "--resume", "true"])
     assert (interrupted / "model.safetensors").read_bytes() == (tmp_path / "two" / "model.safetensors").read_bytes()
+
+
+def test_a_regression_model_learns_from_one_output_teachers_only():
+    distillation.check_teacher_labels("rater", BertConfig(num_labels=1), None)  # a rating: accepted
+    with pytest.raises(TeacherError, match=r"a regression model learns from a teacher with one output .* 2: "
+                                           r"\['LABEL_0', 'LABEL_1'\]"):
+        distillation.check_teacher_labels("classifier", BertConfig(num_labels=2), None)
