@@ -1,7 +1,13 @@
 """Distillation: a tiny BERT teacher (WordPiece vocabulary trained here by `tokenizers`) distilled into a tiny
-hf_lstm model on a few hundred IMDB reviews."""
+hf_lstm model on a few hundred IMDB reviews.
+
+The teacher learns a rule that has nothing to do with the sentiment labels (does "this" occur in a review's first 20
+words? true for half the reviews), which it learns well from 320 reviews and which a tiny LSTM can pick up from its
+outputs; a student that follows the teacher then shows it plainly, where one that learns the labels agrees with it
+by chance only."""
 
 import json
+import re
 import shutil
 
 import numpy as np
@@ -26,7 +32,7 @@ from hf_lstm.distillation import TeacherError, teacher_report
 from hf_lstm.training import parse_arguments, run
 
 TINY = ["configs/tiny.yaml", "--report_to", "none", "--save_total_limit", "1"]
-TRANSFER = ["--unlabelled_data", "unsupervised", "--max_unlabelled_samples", "640"]
+TRANSFER = ["--unlabelled_data", "unsupervised", "--max_unlabelled_samples", "5000", "--unlabelled_batch_ratio", "4"]
 
 
 def tiny_data_args(cache):
@@ -66,11 +72,17 @@ def save_bert_teacher(folder, texts, labels, label_names=("neg", "pos"), epochs=
     return folder
 
 
+def this_early(text):
+    """The teacher's rule: 1 ("pos") when "this" is among the review's first 20 words."""
+    return int("this" in re.findall(r"\w+", text.lower())[:20])
+
+
 @pytest.fixture(scope="module")
 def bert_teacher(tmp_path_factory):
     root = tmp_path_factory.mktemp("teacher")
     splits, _, _ = prepare_data(tiny_data_args(root / "cache"))
-    return save_bert_teacher(root / "bert", splits["train"]["text"], splits["train"]["labels"])
+    texts = list(splits["train"]["text"])
+    return save_bert_teacher(root / "bert", texts, [this_early(text) for text in texts])
 
 
 def test_cached_teacher_outputs_equal_the_teachers_own_pipeline_probabilities(tmp_path, bert_teacher):
@@ -148,9 +160,10 @@ def test_a_distilled_student_agrees_with_its_teacher_more_than_one_trained_on_la
     tmp_path, bert_teacher, monkeypatch
 ):
     cache = str(tmp_path / "cache")
-    common = TINY + ["--num_train_epochs", "6", "--cache_dir", cache]
+    common = TINY + ["--num_train_epochs", "10", "--learning_rate", "0.01", "--cache_dir", cache]
     run(common + ["--output_dir", str(tmp_path / "labels")])
-    distil = common + TRANSFER + ["--teacher_model_name_or_path", str(bert_teacher), "--distillation_alpha", "0"]
+    distil = common + TRANSFER + ["--teacher_model_name_or_path", str(bert_teacher), "--distillation_alpha", "0",
+                                  "--distillation_temperature", "1"]
     run(distil + ["--output_dir", str(tmp_path / "distilled")])
 
     results = json.loads((tmp_path / "distilled" / "all_results.json").read_text())["distillation"]
@@ -161,7 +174,7 @@ def test_a_distilled_student_agrees_with_its_teacher_more_than_one_trained_on_la
     agreement = {name: np.mean([a == b for a, b in zip(student_labels(tmp_path / name), teacher_labels)])
                  for name in ("labels", "distilled")}
     assert agreement["distilled"] == pytest.approx(results["student_agreement_with_ensemble"])
-    assert agreement["distilled"] > agreement["labels"] + 0.05, agreement
+    assert agreement["distilled"] > agreement["labels"] + 0.1, agreement
     history = json.loads((tmp_path / "distilled" / "log_history.json").read_text())
     assert all(entry["loss_distillation"] > 0 for entry in history if "loss" in entry)
     card = (tmp_path / "distilled" / "README.md").read_text()
