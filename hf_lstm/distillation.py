@@ -111,7 +111,8 @@ def teacher_pipeline(folder, label_names, batch_size=64, device=None):
 
 def teacher_logits(classifier, texts, label_names, description="teacher", chunk=2048):
     """(texts, num_labels) log-probabilities in the order of `label_names` (what a softmax turns back into the
-    pipeline's probabilities), or (texts, 1) ratings, with a progress bar; shortest texts first, so batches pad little."""
+    pipeline's probabilities), or (texts, 1) ratings, with a progress bar; shortest texts first, so batches pad
+    little."""
     order = shortest_first([len(text) for text in texts])
     ordered = [texts[row] for row in order]
     results = []

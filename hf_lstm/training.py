@@ -141,7 +141,8 @@ def run(argv=None):
     check_output_dir(training_args.output_dir, training_args.overwrite_output_dir, training_args.resume)
     started = time.time()
     base, base_tokenizer = load_base(model_args.model_name_or_path, training_args.hub_dir)
-    teachers = {name: resolve_teacher(name, training_args.hub_dir) for name in model_args.teacher_model_name_or_path or []}
+    teachers = {name: resolve_teacher(name, training_args.hub_dir)
+                for name in model_args.teacher_model_name_or_path or []}
     with training_args.main_process_first(desc="preparing data"):
         splits, tokenizer, label_names = prepare_data(data_args, base_tokenizer, teachers)
     set_seed(training_args.seed)
@@ -326,7 +327,8 @@ def main(argv=None):
     logging.getLogger("hf_lstm").setLevel(logging.INFO if main_process else logging.WARNING)
     try:
         run(argv)
-    except (ArgumentError, DataError, HubError, ModelFolderError, OutputFolderError, ResumeError, TeacherError) as error:
+    except (ArgumentError, DataError, HubError, ModelFolderError, OutputFolderError, ResumeError,
+            TeacherError) as error:
         raise SystemExit(f"error: {error}" if main_process else 1) from None
     except SystemExit as error:
         if isinstance(error.code, str):
