@@ -161,7 +161,10 @@ def test_a_distilled_student_agrees_with_its_teacher_more_than_one_trained_on_la
     tmp_path, bert_teacher, monkeypatch
 ):
     cache = str(tmp_path / "cache")
-    common = TINY + ["--num_train_epochs", "10", "--learning_rate", "0.01", "--cache_dir", cache]
+    # each student keeps its last epoch: validation accuracy (on the sentiment labels) says nothing of how well the
+    # distilled one learned the teacher's rule, and picking its best epoch picked an untrained first one on some CPUs
+    common = TINY + ["--num_train_epochs", "10", "--learning_rate", "0.01", "--load_best_model_at_end", "false",
+                     "--cache_dir", cache]
     run(common + ["--output_dir", str(tmp_path / "labels")])
     distil = common + TRANSFER + ["--teacher_model_name_or_path", str(bert_teacher), "--distillation_alpha", "0",
                                   "--distillation_temperature", "1"]
@@ -179,7 +182,7 @@ def test_a_distilled_student_agrees_with_its_teacher_more_than_one_trained_on_la
     agreement = {name: np.mean([result["label"] == label for result, label in
                                 zip(predict(load_classifier(str(tmp_path / name)), texts), teacher)])
                  for name in ("labels", "distilled")}
-    assert agreement["distilled"] > agreement["labels"] + 0.1, agreement
+    assert agreement["distilled"] > agreement["labels"] + 0.3, agreement
     history = json.loads((tmp_path / "distilled" / "log_history.json").read_text())
     assert all(entry["loss_distillation"] > 0 for entry in history if "loss" in entry)
     card = (tmp_path / "distilled" / "README.md").read_text()
