@@ -100,8 +100,9 @@ class ModelArguments(LSTMConfigArguments):
     word2vec_epochs: int = field(
         default=0,
         metadata={
-            "help": "Before training, learn word2vec (CBOW) vectors of size embedding_dim on the training split for "
-            "this many epochs and start the embedding from them (0: off; not with pretrained_vectors)."
+            "help": "Before training, learn word2vec (CBOW) vectors of size embedding_dim on the training split (and "
+            "--unlabelled_data) for this many epochs and start the embedding from them (0: off; not with "
+            "pretrained_vectors)."
         },
     )
     word2vec_skipgram: bool = field(
@@ -137,6 +138,11 @@ class ModelArguments(LSTMConfigArguments):
     def config_fields(self):
         """This run's values of `LSTMConfig`'s fields (the network's shape and training-time options)."""
         return {f.name: getattr(self, f.name) for f in fields(LSTMConfigArguments)}
+
+    @property
+    def reads_unlabelled_batches(self):
+        """Whether each training step reads a batch of unlabelled reviews: the terms that learn from them."""
+        return bool(self.virtual_adversarial_epsilon or self.entropy_weight or self.teacher_model_name_or_path)
 
     def __post_init__(self):
         try:
@@ -241,8 +247,10 @@ class DataArguments:
     unlabelled_data: list[str] | None = field(
         default=None,
         metadata={
-            "help": "Unlabelled reviews the classifier also learns from, through --virtual_adversarial_epsilon, "
-            "--entropy_weight or --teacher_model_name_or_path: splits of the dataset (unsupervised for IMDB; train: "
+            "help": "Unlabelled reviews the classifier also learns from: their word statistics through "
+            "--word2vec_epochs and normalize_embeddings, a batch of them each step through "
+            "--virtual_adversarial_epsilon, --entropy_weight or --teacher_model_name_or_path. Splits of the dataset "
+            "(unsupervised for IMDB; train: "
             "the training split's own text) or .txt/.csv/.jsonl files, folders or hub ids. Never validation or test "
             "text: copies are left out."
         },
@@ -428,10 +436,11 @@ def check_together(model_args, data_args, training_args):
     if data_args.task == "regression" and model_args.entropy_weight:
         raise ArgumentError("--entropy_weight is for classification: a rating has no class distribution")
     teachers = model_args.teacher_model_name_or_path
-    if data_args.unlabelled_data and not (model_args.virtual_adversarial_epsilon or model_args.entropy_weight
-                                          or teachers):
-        raise ArgumentError("--unlabelled_data is read only by --virtual_adversarial_epsilon, --entropy_weight and "
-                            "--teacher_model_name_or_path: turn one on, or drop --unlabelled_data")
+    if data_args.unlabelled_data and not (model_args.reads_unlabelled_batches or model_args.word2vec_epochs
+                                          or model_args.normalize_embeddings):
+        raise ArgumentError("--unlabelled_data is read only by --word2vec_epochs, --normalize_embeddings, "
+                            "--virtual_adversarial_epsilon, --entropy_weight and --teacher_model_name_or_path: turn one "
+                            "on, or drop --unlabelled_data")
     if teachers and data_args.task == "language_modeling":
         raise ArgumentError("--teacher_model_name_or_path is for classification and regression")
     if teachers and len(set(teachers)) != len(teachers):

@@ -16,15 +16,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer, EvalPrediction, pipeline
-from transformers.utils import logging as hf_logging
+from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer, EvalPrediction
 from tqdm.auto import tqdm
 
 from .atomic import atomic_directory
 from .hub import resolve_model, sha256_of
 from .loading import load_model
 from .metrics import build_compute_metrics
-from .prediction import in_original_order, logits_of, predict, shortest_first
+from .prediction import classification_pipeline, in_original_order, logits_of, predict, shortest_first
 
 logger = logging.getLogger(__name__)
 
@@ -84,10 +83,10 @@ def check_teacher_labels(name, config, label_names):
         )
 
 
-def teacher_pipeline(folder, label_names, batch_size=64, device=None):
-    """The stock text-classification pipeline of a teacher folder, returning every class's probability (or the rating
-    for a regression student), truncating as its tokenizer says; on the accelerator when there is one."""
-    config = AutoConfig.from_pretrained(folder)
+def teacher_pipeline(folder, config, label_names, batch_size=64, device=None):
+    """The stock text-classification pipeline of a teacher folder (`config`: its config), returning every class's
+    probability (or the rating for a regression student), truncating as its tokenizer says; on the accelerator when
+    there is one."""
     if config.model_type == "hf_lstm":
         model, tokenizer = load_model(folder)  # checked against its config; truncates itself
     else:
@@ -100,13 +99,7 @@ def teacher_pipeline(folder, label_names, batch_size=64, device=None):
         model.config.problem_type = "regression"  # its one output is a rating, not a probability
     if device is None:
         device = torch.accelerator.current_accelerator() if torch.accelerator.is_available() else "cpu"
-    verbosity = hf_logging.get_verbosity()
-    hf_logging.set_verbosity(hf_logging.ERROR)  # the pipeline names hf_lstm's class as unsupported, then runs it
-    try:
-        return pipeline("text-classification", model=model.eval(), tokenizer=tokenizer, top_k=None,
-                        batch_size=batch_size, device=device, truncation=True)
-    finally:
-        hf_logging.set_verbosity(verbosity)
+    return classification_pipeline(model.eval(), tokenizer, batch_size, device, truncation=True)
 
 
 def teacher_logits(classifier, texts, label_names, description="teacher", chunk=2048):
@@ -127,12 +120,13 @@ def add_teacher_outputs(splits, teachers, label_names, cache, batch_size=64):
     """`splits` with a `teacher_logits` column (rows, teachers, num_labels) on its training, unlabelled and test
     splits, from each teacher in `teachers` ({name: folder}); computed once and cached in `cache`/teachers/KEY, KEY
     covering every teacher's files (`teacher_fingerprint`) and the class names."""
+    configs = {}
     for name, folder in teachers.items():
         try:
-            config = AutoConfig.from_pretrained(folder)
+            configs[name] = AutoConfig.from_pretrained(folder)
         except (OSError, ValueError) as error:
             raise TeacherError(f"--teacher_model_name_or_path {name}: {folder} has no readable config.json ({error})")
-        check_teacher_labels(name, config, label_names)
+        check_teacher_labels(name, configs[name], label_names)
     present = [split for split in TEACHER_SPLITS if split in splits]
     key = json.dumps([TEACHER_FORMAT, [teacher_fingerprint(folder) for folder in teachers.values()], label_names,
                       present])
@@ -140,7 +134,7 @@ def add_teacher_outputs(splits, teachers, label_names, cache, batch_size=64):
     if not (folder / "done").exists():
         outputs = {split: [] for split in present}
         for name, teacher in teachers.items():
-            classifier = teacher_pipeline(teacher, label_names, batch_size)
+            classifier = teacher_pipeline(teacher, configs[name], label_names, batch_size)
             for split in present:
                 texts = list(splits[split]["text"])
                 logger.info("teacher %s: %d %s reviews on %s", name, len(texts), split, classifier.device)

@@ -98,14 +98,16 @@ def describe_architecture(config):
     )
 
 
-def unlabelled_line(config, splits):
+def unlabelled_line(config, splits, word2vec=False):
     """What a classifier learned from unlabelled reviews, for the card's data line ("" when it read none)."""
     if "unlabelled" not in splits:
         return ""
-    terms = [name for name, on in (("virtual adversarial training", config.virtual_adversarial_epsilon),
+    terms = [name for name, on in (("word2vec", word2vec),
+                                   ("word frequencies of the normalised embeddings", config.normalize_embeddings),
+                                   ("virtual adversarial training", config.virtual_adversarial_epsilon),
                                    ("entropy minimisation", config.entropy_weight),
                                    ("distillation", "teacher_logits" in splits["unlabelled"].column_names)) if on]
-    return f"; also {len(splits['unlabelled'])} unlabelled reviews ({' and '.join(terms)}; never validation or test text)"
+    return f"; also {len(splits['unlabelled'])} unlabelled reviews ({', '.join(terms)}; never validation or test text)"
 
 
 def distillation_line(config, distilled):
@@ -127,12 +129,13 @@ def distillation_line(config, distilled):
 
 def build_model_card(
     config, data_args, training_args, splits, test_metrics, best_metric, runtime_s, command, weights="the best epoch",
-    base_model=None, distilled=None,
+    base_model=None, distilled=None, word2vec=False,
 ):
     """Return the model card text (README.md) of a trained model; `weights` says which weights it holds; `base_model`
     the hub id (`org/name[@revision]`) of the model it started from, if any (a local folder is named in the command);
     `distilled` the teachers' test scores (`distillation.teacher_report`), named in the `teachers` metadata (the Hub's
-    `base_model_relation` has no value for distillation: the weights are not the teachers')."""
+    `base_model_relation` has no value for distillation: the weights are not the teachers'); `word2vec` whether the
+    embedding started from word2vec vectors (learned on the unlabelled reviews too, when there are some)."""
     language_model = data_args.task == "language_modeling"
     scored = "validation" if language_model else "test"  # a language model's scores are on validation text
     metrics = {key[len(scored) + 1 :]: value for key, value in test_metrics.items() if key.startswith(f"{scored}_")
@@ -183,7 +186,7 @@ def build_model_card(
         task=data_args.task,
         train_rows=len(splits["train"]),
         validation_rows=len(splits["validation"]),
-        unlabelled=unlabelled_line(config, splits),
+        unlabelled=unlabelled_line(config, splits, word2vec),
         distillation=distillation_line(config, distilled),
         vocab_size=config.vocab_size,
         max_length=data_args.max_length,

@@ -33,13 +33,19 @@ def onnx_pipeline(folder, quantize, batch_size):
     from .onnx_model import LSTMOnnxForSequenceClassification  # ONNX Runtime is loaded only for this backend
 
     model = LSTMOnnxForSequenceClassification.from_export(folder, quantize=quantize)
-    tokenizer = AutoTokenizer.from_pretrained(folder)
+    return classification_pipeline(model, AutoTokenizer.from_pretrained(folder), batch_size, device="cpu")
+
+
+def classification_pipeline(model, tokenizer, batch_size=64, device=None, **options):
+    """The stock `pipeline("text-classification")` around a loaded model, returning every class's probability (or
+    the rating, for regression). The pipeline checks the model's class against the classes it knows by name and logs
+    an error for the ones it does not (hf_lstm's, the ONNX one, some Hub models'), then runs them all the same: that
+    message is silenced."""
     verbosity = hf_logging.get_verbosity()
-    hf_logging.set_verbosity(hf_logging.CRITICAL)  # the pipeline checks the class by name and logs an error; it runs
+    hf_logging.set_verbosity(hf_logging.CRITICAL)
     try:
-        return pipeline(
-            "text-classification", model=model, tokenizer=tokenizer, top_k=None, batch_size=batch_size, device="cpu"
-        )
+        return pipeline("text-classification", model=model, tokenizer=tokenizer, top_k=None, batch_size=batch_size,
+                        device=device, **options)
     finally:
         hf_logging.set_verbosity(verbosity)
 
@@ -71,10 +77,7 @@ def load_classifier(model, hub_dir=None, quantize=None, batch_size=64, backend="
                 stacklevel=2,
             )
         model = model.to(torch.bfloat16)
-    device = "cpu" if quantize == "int8" else None
-    return pipeline(
-        "text-classification", model=model, tokenizer=tokenizer, top_k=None, batch_size=batch_size, device=device
-    )
+    return classification_pipeline(model, tokenizer, batch_size, device="cpu" if quantize == "int8" else None)
 
 
 def read_texts(path):

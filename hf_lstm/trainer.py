@@ -100,9 +100,12 @@ class LSTMTrainer(Trainer):
         pad little (the Trainer's own length grouping is random); predictions and labels come back in the dataset's
         order."""
         order = shortest_first(dataset["length"])
+        # what the model predicts from and is scored on; teachers' outputs on the test reviews only score the teachers
+        unread = [name for name in ("teacher_logits",) if name in dataset.column_names]
+        inputs = dataset.select(order).remove_columns(unread)
         sampling, self.args.train_sampling_strategy = self.args.train_sampling_strategy, "sequential"
         try:
-            output = self.predict(dataset.select(order), metric_key_prefix=metric_key_prefix)
+            output = self.predict(inputs, metric_key_prefix=metric_key_prefix)
         finally:
             self.args.train_sampling_strategy = sampling
         return PredictionOutput(

@@ -257,7 +257,7 @@ def build_trainer(model, tokenizer, splits, label_names, model_args, training_ar
         compute_metrics=None if language_modeling else build_compute_metrics(label_names),
         callbacks=callbacks,
         layer_learning_rate_decay=model_args.layer_learning_rate_decay,
-        unlabelled_dataset=splits.get("unlabelled"),
+        unlabelled_dataset=splits.get("unlabelled") if model_args.reads_unlabelled_batches else None,
     )
 
 
@@ -308,6 +308,7 @@ def run_files(trainer, model_args, data_args, splits, scored, average, embedding
         weights=weights,
         base_model=hub_revision(model_args.model_name_or_path, base),
         distilled=distilled,
+        word2vec=embedding_start["word2vec_vocabulary_share"] is not None,
     )
     return {
         "README.md": card,

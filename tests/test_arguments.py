@@ -30,7 +30,7 @@ def refusal(*arguments, config="configs/tiny.yaml"):
     (["--hidden_size", "0"], "--hidden_size must be a whole number of at least 1; got 0"),
     (["--test_file", "t.csv"], "--validation_file and --test_file need --train_file"),
     (["--entropy_weight", "1"], "--entropy_weight works on unlabelled reviews: give --unlabelled_data"),
-    (["--unlabelled_data", "unsupervised"], "--unlabelled_data is read only by --virtual_adversarial_epsilon, --entropy_weight and --teacher"),
+    (["--unlabelled_data", "unsupervised"], "--unlabelled_data is read only by --word2vec_epochs, --normalize_embeddings, --virtual_adversarial_epsilon"),
     (["--unlabelled_data", "test", "--entropy_weight", "1"], "--unlabelled_data test: validation and test text is "
                                                              "never trained on"),
     (["--task", "regression", "--metric_for_best_model", "rmse", "--entropy_weight", "1", "--unlabelled_data", "train"],

@@ -384,8 +384,24 @@ def test_a_run_that_reads_unlabelled_reviews_logs_each_term_and_resumes_exactly(
     assert (interrupted / "model.safetensors").read_bytes() == (straight / "model.safetensors").read_bytes()
     model = AutoModelForSequenceClassification.from_pretrained(straight)
     assert model.config.normalize_embeddings and model.lstm.token_frequencies.sum() > 0
-    assert "also 200 unlabelled reviews (virtual adversarial training and entropy minimisation" in (
-        straight / "README.md").read_text()
+    assert ("also 200 unlabelled reviews (word frequencies of the normalised embeddings, virtual adversarial "
+            "training, entropy minimisation;") in (straight / "README.md").read_text()
+
+
+def test_unlabelled_reviews_read_by_word2vec_alone_feed_its_vectors_and_no_training_step(tmp_path, monkeypatch):
+    learned = []
+    original = training.train_word2vec_embeddings
+    monkeypatch.setattr(training, "train_word2vec_embeddings",
+                        lambda model, tokenizer, text, *args, **kwargs: learned.append(len(text))
+                        or original(model, tokenizer, text, *args, **kwargs))
+    output_dir = tmp_path / "model"
+    trainer, _ = run(TINY + ["--unlabelled_data", "unsupervised", "--max_unlabelled_samples", "200", "--word2vec_epochs",
+                             "1", "--logging_steps", "5", "--output_dir", str(output_dir), "--cache_dir", str(tmp_path / "cache")])
+    assert learned == [320 + 200]  # the training split and the unlabelled reviews
+    assert trainer.unlabelled_batches is None  # no term reads a batch of them
+    logged = [entry for entry in json.loads((output_dir / "log_history.json").read_text()) if "loss" in entry]
+    assert logged and all(set(entry) & {"loss_entropy", "loss_virtual_adversarial"} == set() for entry in logged)
+    assert "also 200 unlabelled reviews (word2vec; never validation or test text)" in (output_dir / "README.md").read_text()
 
 
 def test_resume_without_rng_state_is_refused_unless_inexact_is_allowed(tmp_path):

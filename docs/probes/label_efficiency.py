@@ -1,18 +1,24 @@
-"""IMDB test accuracy against the number of labelled training reviews, for the word2vec start (configs/imdb.yaml) and
-the language-model start (configs/imdb_pretrained.yaml): one run of each per count, seed 42, same recipe otherwise.
+"""IMDB test accuracy against the number of labelled training reviews, for the word2vec start (configs/imdb.yaml),
+the language-model start (configs/imdb_pretrained.yaml) and the semi-supervised recipe that also reads the 50,000
+unlabelled reviews (configs/imdb_semisupervised.yaml), beside configs/imdb.yaml with word2vec learned on the
+unlabelled reviews too (the semi-supervised recipe without its loss terms): one run of each per count, seed 42, same
+recipe otherwise.
 
-    python docs/probes/label_efficiency.py --language_model outputs/imdb_lm --runs outputs/label_efficiency \
-        --full outputs/imdb outputs/imdb_pretrained --figure docs/figures/label_efficiency.png
+    python docs/probes/label_efficiency.py --starts semisupervised word2vec_unlabelled \
+        --full semisupervised=outputs/imdb_semisupervised_s42
 
 `--max_train_samples N` keeps a seeded random N of the 22,500 training reviews; validation (2,500) and test (25,000)
-are the same for every run. `--full` names the two starts' runs on all 22,500 labels (word2vec, then pretrained);
-runs already in `--runs` are not repeated.
+are the same for every run. Each run's test accuracy and wall time go into `--results` (a JSON file kept in the
+repository, with the CPU that ran it), and the figure is drawn from every start recorded there, so one start can be
+measured on another machine than the others. A (start, count) already recorded, or whose run folder in `--runs`
+holds a test score, is not run again. `--full START=RUN` records a start's run on all 22,500 labels.
 """
 
 import argparse
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import matplotlib
@@ -20,45 +26,65 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from hf_lstm.hardware import machine_description  # noqa: E402
+
 COUNTS = (250, 1000, 2500, 10000)
-STARTS = {"word2vec": ["configs/imdb.yaml"], "pretrained": ["configs/imdb_pretrained.yaml"]}
+STARTS = {  # name: (the training command's arguments, the figure's label)
+    "word2vec": (["configs/imdb.yaml"], "word2vec on the labelled reviews (configs/imdb.yaml)"),
+    "pretrained": (["configs/imdb_pretrained.yaml"], "language-model start (configs/imdb_pretrained.yaml)"),
+    "word2vec_unlabelled": (["configs/imdb.yaml", "--unlabelled_data", "unsupervised", "--unlabelled_max_length", "400"],
+                            "word2vec on the labelled and unlabelled reviews"),
+    "semisupervised": (["configs/imdb_semisupervised.yaml"],
+                       "the same + virtual adversarial training and entropy (configs/imdb_semisupervised.yaml)"),
+}
 
 
-def test_accuracy(run_dir):
-    return json.loads((Path(run_dir) / "test_results.json").read_text())["test_accuracy"]
+def run_record(run_dir, wall_s=None):
+    results = json.loads((Path(run_dir) / "all_results.json").read_text())
+    return {"test_accuracy": results["test"]["test_accuracy"], "wall_time_s": wall_s or results.get("wall_time_s"),
+            "run": str(run_dir), "machine": machine_description()}
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--starts", nargs="+", choices=list(STARTS), default=list(STARTS))
     parser.add_argument("--language_model", default="outputs/imdb_lm")
     parser.add_argument("--runs", default="outputs/label_efficiency")
-    parser.add_argument("--full", nargs=2, metavar=("WORD2VEC_RUN", "PRETRAINED_RUN"))
+    parser.add_argument("--full", nargs="*", default=[], metavar="START=RUN")
+    parser.add_argument("--results", default="docs/benchmarks/label_efficiency.json")
     parser.add_argument("--figure", default="docs/figures/label_efficiency.png")
     parser.add_argument("--counts", type=int, nargs="+", default=list(COUNTS))
     args = parser.parse_args()
-    accuracy = {start: {} for start in STARTS}
-    for count in args.counts:
-        for start, config in STARTS.items():
+    results_file = Path(args.results)
+    recorded = json.loads(results_file.read_text()) if results_file.exists() else {}
+    for start in args.starts:
+        for count in args.counts:
+            if str(count) in recorded.get(start, {}):
+                continue
             run_dir = Path(args.runs) / f"{start}-{count}"
+            began = time.perf_counter()
             if not (run_dir / "test_results.json").exists():
                 extra = ["--model_name_or_path", args.language_model] if start == "pretrained" else []
-                subprocess.run([sys.executable, "scripts/train.py", *config, *extra, "--max_train_samples", str(count),
-                                "--output_dir", str(run_dir), "--overwrite_output_dir", "true"], check=True)
-            accuracy[start][count] = test_accuracy(run_dir)
-    if args.full:
-        for start, run_dir in zip(STARTS, args.full):
-            accuracy[start][22500] = test_accuracy(run_dir)
-    print(json.dumps(accuracy, indent=1))
-    figure, axes = plt.subplots(figsize=(6, 4))
-    for start, label in (("word2vec", "word2vec start (configs/imdb.yaml)"),
-                         ("pretrained", "language-model start (configs/imdb_pretrained.yaml)")):
-        counts = sorted(accuracy[start])
-        axes.plot(counts, [100 * accuracy[start][count] for count in counts], marker="o", label=label)
+                subprocess.run([sys.executable, "scripts/train.py", *STARTS[start][0], *extra, "--max_train_samples",
+                                str(count), "--output_dir", str(run_dir), "--overwrite_output_dir", "true"],
+                               check=True)
+            recorded.setdefault(start, {})[str(count)] = run_record(run_dir, round(time.perf_counter() - began, 1))
+            results_file.write_text(json.dumps(recorded, indent=1) + "\n")  # after every run: a long probe may stop
+    for pair in args.full:
+        start, run_dir = pair.split("=", 1)
+        recorded.setdefault(start, {})["22500"] = run_record(run_dir)
+    results_file.write_text(json.dumps(recorded, indent=1) + "\n")
+    figure, axes = plt.subplots(figsize=(6.5, 4.2))
+    for start, (_, label) in STARTS.items():
+        counts = sorted(int(count) for count in recorded.get(start, {}))
+        if counts:
+            accuracies = [100 * recorded[start][str(count)]["test_accuracy"] for count in counts]
+            axes.plot(counts, accuracies, marker="o", label=label)
     axes.set_xscale("log")
     axes.set_xlabel("labelled training reviews")
     axes.set_ylabel("IMDB test accuracy (%)")
     axes.grid(alpha=0.3)
-    axes.legend()
+    axes.legend(fontsize=8)
     figure.tight_layout()
     figure.savefig(args.figure, dpi=120)
 
