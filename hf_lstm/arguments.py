@@ -6,18 +6,18 @@ reads `[CONFIG.yaml] [--field value ...]` into them."""
 
 import argparse
 import difflib
-import inspect
 import logging
 import os
-import re
 import sys
-from dataclasses import dataclass, field, fields, make_dataclass
+from typing import Literal, get_args, get_origin
+from dataclasses import MISSING, dataclass, field, fields, make_dataclass
 from pathlib import Path
 
 import yaml
+from huggingface_hub.errors import StrictDataclassError
 from transformers import HfArgumentParser, TrainingArguments
 
-from .configuration_lstm import CELL_TYPES, LSTM_IMPLS, POOLINGS, TRUNCATIONS, LSTMConfig
+from .configuration_lstm import LSTMConfig
 from .hardware import fast_bf16_available, has_accelerator
 from .hub import check_repo_id, resolve_model
 
@@ -34,34 +34,29 @@ class ArgumentError(ValueError):
     """A refused option or option value; the message names the field (`--name`)."""
 
 
-# LSTMConfig's keywords that a run sets from elsewhere: the vocabulary (`vocab_size`, `pad_token_id`) and the data's
+# LSTMConfig's fields that a run sets from elsewhere: the vocabulary (`vocab_size`, `pad_token_id`) and the data's
 # truncation (`truncation`, `max_tokens` from DataArguments' `truncation` and `max_length`).
 NOT_MODEL_OPTIONS = ("vocab_size", "pad_token_id", "truncation", "max_tokens")
-CONFIG_CHOICES = {"pooling": POOLINGS, "cell_type": CELL_TYPES, "lstm_impl": LSTM_IMPLS}
-DOCUMENTED_ARGUMENT = re.compile(r"^ {8}(\w+) \(`([^`]+)`, \*optional\*, defaults to .+?\):\n((?: {12}.*\n?)+)", re.M)
-DOCUMENTED_TYPES = {"int": int, "float": float, "bool": bool, "str": str, "list[int]": list[int]}
 
 
 def config_options(config_class=LSTMConfig, skip=NOT_MODEL_OPTIONS):
-    """One dataclass field per keyword of `config_class.__init__`: its type and help from the class docstring's
-    `Args:` section, its default from the signature, its choices from `CONFIG_CHOICES`. The config is the one owner
-    of the model's options; the command line offers them as they are."""
-    documented = {name: (kind, " ".join(line.strip() for line in text.splitlines()))
-                  for name, kind, text in DOCUMENTED_ARGUMENT.findall(config_class.__doc__)}
+    """One dataclass field per field of `config_class` itself: its type (choices from a `Literal`), default and help
+    (field metadata) as the config declares them. The config is the one owner of the model's options."""
     options = []
-    for name, parameter in inspect.signature(config_class.__init__).parameters.items():
-        if name in ("self", "kwargs") or name in skip:
+    for option in fields(config_class):
+        if option.name not in config_class.__annotations__ or option.name in skip:
             continue
-        kind, text = documented[name]  # every keyword is documented (tests/test_configuration_lstm.py)
-        metadata = {"help": text}
-        if name in CONFIG_CHOICES:
-            metadata["choices"] = CONFIG_CHOICES[name]
-        default = parameter.default
-        if isinstance(default, (list, tuple)):
-            options.append((name, DOCUMENTED_TYPES[kind], field(default_factory=lambda d=default: list(d), metadata=metadata)))
-        else:
-            options.append((name, DOCUMENTED_TYPES[kind], field(default=default, metadata=metadata)))
+        kind = float if option.type == float | int else option.type
+        default = {"default_factory": option.default_factory} if option.default is MISSING else {"default": option.default}
+        options.append((option.name, kind, field(**default, metadata=dict(option.metadata))))
     return options
+
+
+def config_choices(name):
+    """The values an `LSTMConfig` field allows (its `Literal`), for an option that sets that field."""
+    kind = LSTMConfig.__annotations__[name]
+    kinds = (kind,) if get_origin(kind) is Literal else get_args(kind)
+    return next(get_args(each) for each in kinds if get_origin(each) is Literal)
 
 
 # The model's options, generated from LSTMConfig (see `config_options`).
@@ -105,27 +100,7 @@ class ModelArguments(LSTMConfigArguments):
             "pretrained_vectors)."
         },
     )
-    word2vec_skipgram: bool = field(
-        default=False,
-        metadata={"help": "Learn the word2vec vectors with skip-gram instead of CBOW (about 3.5 times slower)."},
-    )
     freeze_embeddings: bool = field(default=False, metadata={"help": "Keep the pretrained embedding fixed."})
-    layer_learning_rate_decay: float = field(
-        default=1.0,
-        metadata={
-            "help": "Discriminative learning rates (ULMFiT), for a model started from a pretrained one: the head "
-            "trains at learning_rate, the top recurrent layer at learning_rate / D, each layer below at a further / D, "
-            "the embedding lowest (1: one rate for all)."
-        },
-    )
-    gradual_unfreezing: bool = field(
-        default=False,
-        metadata={
-            "help": "Gradual unfreezing (ULMFiT), for a model started from a pretrained one: the first epoch trains "
-            "the head only, each later epoch one more encoder stage, the top recurrent layer first and the embedding "
-            "last. One process only."
-        },
-    )
     head_bias_from_labels: bool | None = field(
         default=None,
         metadata={
@@ -136,31 +111,22 @@ class ModelArguments(LSTMConfigArguments):
     )
 
     def config_fields(self):
-        """This run's values of `LSTMConfig`'s fields (the network's shape and training-time options)."""
+        """This run's values of `LSTMConfig`'s fields (the network's shape)."""
         return {f.name: getattr(self, f.name) for f in fields(LSTMConfigArguments)}
-
-    @property
-    def reads_unlabelled_batches(self):
-        """Whether each training step reads a batch of unlabelled reviews: the terms that learn from them."""
-        return bool(self.virtual_adversarial_epsilon or self.entropy_weight or self.teacher_model_name_or_path)
 
     def __post_init__(self):
         try:
             LSTMConfig(**self.config_fields())  # the config checks its own values
-        except ValueError as error:
-            raise ArgumentError(f"--{error}") from None
+        except (ValueError, StrictDataclassError) as error:  # the cause names the field first
+            raise ArgumentError(f"--{error.__cause__ or error}") from None
         if self.pretrained_vectors and self.word2vec_epochs:
             raise ArgumentError("give either --pretrained_vectors or --word2vec_epochs, not both: each sets the embedding")
         if self.model_name_or_path and (self.pretrained_vectors or self.word2vec_epochs):
             raise ArgumentError(
                 "--model_name_or_path brings its own embedding: drop --pretrained_vectors / --word2vec_epochs"
             )
-        if self.adversarial_epsilon and self.freeze_embeddings:
-            raise ArgumentError("--adversarial_epsilon needs trainable embeddings: drop --freeze_embeddings")
         if self.word2vec_epochs < 0:
             raise ArgumentError(f"--word2vec_epochs must be 0 (off) or positive; got {self.word2vec_epochs}")
-        if not self.layer_learning_rate_decay > 0:
-            raise ArgumentError(f"--layer_learning_rate_decay must be positive; got {self.layer_learning_rate_decay}")
 
 
 @dataclass
@@ -234,7 +200,7 @@ class DataArguments:
         default="head_tail",
         metadata={
             "help": "head (keep the first max_length tokens) | head_tail (keep the first and the last halves).",
-            "choices": TRUNCATIONS,
+            "choices": config_choices("truncation"),
         },
     )
     max_train_samples: int | None = field(default=None, metadata={"help": "Keep only this many training reviews."})
@@ -304,7 +270,7 @@ class LSTMTrainingArguments(TrainingArguments):
     loss are lower-is-better: `greater_is_better` follows the metric unless given, and a contradicting value is
     refused). `use_cpu` and `bf16` default to what the machine runs fast."""
 
-    _argument_group_name = "Trainer (transformers' TrainingArguments with the LSTM's defaults, and the run's options)"
+    _argument_group_name = "Trainer (transformers' TrainingArguments, with defaults for a small recurrent model)"
 
     learning_rate: float = _lstm_default("learning_rate", 2e-3)
     weight_decay: float = _lstm_default("weight_decay", 0.01)
@@ -360,33 +326,66 @@ class LSTMTrainingArguments(TrainingArguments):
     early_stopping_patience: int | None = field(
         default=None, metadata={"help": "Stop after this many evaluations without improvement of the best metric."}
     )
+
+    # Training objectives besides the head's loss (hf_lstm/objectives.py); none is saved with the model.
+    adversarial_epsilon: float = field(
+        default=0.0,
+        metadata={"help": "Adversarial training (Miyato et al., 2017): also the loss on each review's embeddings moved "
+                  "by this L2 norm along their gradient (0: off; 5 on normalize_embeddings in the paper). A step "
+                  "costs 2.3-3.4 times as much."},
+    )
+    virtual_adversarial_epsilon: float = field(
+        default=0.0,
+        metadata={"help": "Virtual adversarial training (Miyato et al., 2017) on labelled and unlabelled reviews: the "
+                  "KL divergence (squared change for regression) between the prediction and the prediction on the "
+                  "embeddings moved by this L2 norm the way that changes it most (0: off)."},
+    )
+    virtual_adversarial_xi: float = field(
+        default=0.1, metadata={"help": "Size of the random step of virtual adversarial training's power iteration."}
+    )
+    virtual_adversarial_weight: float = field(default=1.0, metadata={"help": "Weight of the virtual adversarial term."})
+    entropy_weight: float = field(
+        default=0.0,
+        metadata={"help": "Entropy minimisation (Sachan et al., 2019): this weight times the mean entropy of the "
+                  "predicted classes of unlabelled reviews (classification only; 0: off)."},
+    )
+    distillation_alpha: float = field(
+        default=0.5,
+        metadata={"help": "With teachers: the loss is this weight times the loss on the labels plus (1 - it) times "
+                  "the distillation term on every review, labelled and unlabelled (0 learns from the teachers alone)."},
+    )
+    distillation_temperature: float = field(
+        default=2.0,
+        metadata={"help": "Temperature T of distillation: T^2 times the KL divergence from the teachers' averaged "
+                  "probabilities at T to the model's (regression: the squared difference from their mean rating)."},
+    )
     unlabelled_batch_ratio: float = field(
         default=1.0,
-        metadata={"help": "With --unlabelled_data: each step's unlabelled batch has this many times "
-                  "per_device_train_batch_size reviews (length-grouped, as the labelled batch is)."},
-    )
-    average_last_checkpoints: int = field(
-        default=0,
-        metadata={
-            "help": "After training, average the weights of the last N epoch checkpoints (N >= 2) and keep the "
-            "average only if its validation metric beats the best checkpoint's (0: off)."
-        },
+        metadata={"help": "With --unlabelled_data and a term that reads it: unlabelled reviews a training batch "
+                  "brings per labelled review (paired by length, so they pad little)."},
     )
 
+    @property
+    def adds_loss_terms(self):
+        """Whether the training loss has a term besides the head's loss on the labels (distillation aside)."""
+        return bool(self.adversarial_epsilon or self.virtual_adversarial_epsilon or self.entropy_weight)
+
     def __post_init__(self):
-        if self.average_last_checkpoints == 1 or self.average_last_checkpoints < 0:
-            raise ArgumentError(
-                f"--average_last_checkpoints must be 0 (off) or at least 2, got {self.average_last_checkpoints}"
-            )
+        for name in ("adversarial_epsilon", "virtual_adversarial_epsilon", "virtual_adversarial_weight", "entropy_weight"):
+            if getattr(self, name) < 0:
+                raise ArgumentError(f"--{name} must be 0 (off) or positive; got {getattr(self, name)}")
+        for name in ("virtual_adversarial_xi", "distillation_temperature"):
+            if not getattr(self, name) > 0:
+                raise ArgumentError(f"--{name} must be positive; got {getattr(self, name)}")
         if not self.unlabelled_batch_ratio > 0:
             raise ArgumentError(f"--unlabelled_batch_ratio must be above 0; got {self.unlabelled_batch_ratio}")
+        if not 0 <= self.distillation_alpha < 1:
+            raise ArgumentError(f"--distillation_alpha is a weight in [0, 1) (1 would ignore the teachers); "
+                                f"got {self.distillation_alpha}")
         if self.cpu_threads is not None and self.cpu_threads < 1:
             raise ArgumentError(f"--cpu_threads must be at least 1; got {self.cpu_threads}")
         if self.early_stopping_patience is not None and self.early_stopping_patience < 1:
             raise ArgumentError(f"--early_stopping_patience must be at least 1; got {self.early_stopping_patience}")
-        if self.average_last_checkpoints and self.save_total_limit is not None:
-            # keep the last N checkpoints besides the best one
-            self.save_total_limit = max(self.save_total_limit, self.average_last_checkpoints + 1)
         if self.use_cpu is None:
             self.use_cpu = not has_accelerator()
         if self.bf16 is None:
@@ -398,8 +397,8 @@ class LSTMTrainingArguments(TrainingArguments):
                 f"--num_train_epochs must be above 0 (or give --max_steps); got {self.num_train_epochs}: nothing "
                 "would be trained"
             )
-        metric = (self.metric_for_best_model or "").removeprefix("eval_")
-        if metric:
+        if self.metric_for_best_model:  # one spelling from here on: accuracy, not eval_accuracy
+            self.metric_for_best_model = metric = self.metric_for_best_model.removeprefix("eval_")
             lower = metric in LOWER_IS_BETTER
             if self.greater_is_better is None:
                 self.greater_is_better = not lower
@@ -415,14 +414,11 @@ class LSTMTrainingArguments(TrainingArguments):
 
 
 def check_together(model_args, data_args, training_args):
-    """The checks that read several groups of options; also fills in the settings that depend on the task."""
-    if data_args.task == "language_modeling":
-        # blocks of equal length: nothing to group; the best checkpoint is the one with the lowest validation loss
-        if training_args.train_sampling_strategy == "group_by_length":
-            training_args.train_sampling_strategy = "random"
-        training_args.metric_for_best_model, training_args.greater_is_better = "loss", False
-        training_args.prediction_loss_only = True
-    metric = (training_args.metric_for_best_model or "").removeprefix("eval_")
+    """The checks that read several groups of options; they change nothing (`settle_task_settings` does)."""
+    metric = training_args.metric_for_best_model
+    if data_args.task == "language_modeling" and metric not in (None, "loss"):
+        raise ArgumentError(f"--metric_for_best_model {metric}: a language model is chosen by its validation loss; "
+                            "drop --metric_for_best_model")
     if data_args.task == "regression" and metric and metric not in REGRESSION_METRICS:
         raise ArgumentError(
             f"--metric_for_best_model {metric} is not a regression metric (those are {', '.join(REGRESSION_METRICS)}): "
@@ -433,10 +429,12 @@ def check_together(model_args, data_args, training_args):
             f"--metric_for_best_model {metric} is not a classification metric (those are "
             f"{', '.join(CLASSIFICATION_METRICS)}; rmse and mae where the classes are numbers)"
         )
-    if data_args.task == "regression" and model_args.entropy_weight:
+    if model_args.freeze_embeddings and training_args.adversarial_epsilon:
+        raise ArgumentError("--adversarial_epsilon needs trainable embeddings: drop --freeze_embeddings")
+    if data_args.task == "regression" and training_args.entropy_weight:
         raise ArgumentError("--entropy_weight is for classification: a rating has no class distribution")
     teachers = model_args.teacher_model_name_or_path
-    if data_args.unlabelled_data and not (model_args.reads_unlabelled_batches or model_args.word2vec_epochs
+    if data_args.unlabelled_data and not (reads_unlabelled_batches(model_args, training_args) or model_args.word2vec_epochs
                                           or model_args.normalize_embeddings):
         raise ArgumentError("--unlabelled_data is read only by --word2vec_epochs, --normalize_embeddings, "
                             "--virtual_adversarial_epsilon, --entropy_weight and --teacher_model_name_or_path: turn one "
@@ -445,15 +443,34 @@ def check_together(model_args, data_args, training_args):
         raise ArgumentError("--teacher_model_name_or_path is for classification and regression")
     if teachers and len(set(teachers)) != len(teachers):
         raise ArgumentError(f"--teacher_model_name_or_path names a teacher twice: {teachers}")
-    if model_args.entropy_weight and not data_args.unlabelled_data:
+    if training_args.entropy_weight and not data_args.unlabelled_data:
         raise ArgumentError("--entropy_weight works on unlabelled reviews: give --unlabelled_data (e.g. unsupervised, "
                             "or train for the training split's own text)")
     if data_args.task == "language_modeling" and model_args.head_bias_from_labels:
         raise ArgumentError("--head_bias_from_labels is for classification and regression heads")
+
+
+def settle_task_settings(model_args, data_args, training_args):
+    """The settings the task decides where the command line left them open: a language model reads blocks of equal
+    length (nothing to group by length), keeps no predictions and is chosen by its validation loss, and DDP looks for
+    weights a step left unused (the adaptive softmax's rare-word clusters); a classifier uses every weight at every
+    step, and that search would wrap its outputs, cutting the hidden states the objectives differentiate off from the
+    loss; a regression head's bias starts at the labels' mean."""
+    if training_args.ddp_find_unused_parameters is None:
+        training_args.ddp_find_unused_parameters = data_args.task == "language_modeling"
+    if data_args.task == "language_modeling":
+        if training_args.train_sampling_strategy == "group_by_length":
+            training_args.train_sampling_strategy = "random"
+        training_args.metric_for_best_model, training_args.greater_is_better = "loss", False
+        training_args.prediction_loss_only = True
     if model_args.head_bias_from_labels is None:
         model_args.head_bias_from_labels = data_args.task == "regression"
-    if model_args.gradual_unfreezing and training_args.world_size > 1:
-        raise ArgumentError("--gradual_unfreezing runs in one process: DDP fixes the trainable parameters at its start")
+
+
+def reads_unlabelled_batches(model_args, training_args):
+    """Whether training batches bring unlabelled reviews: a term that learns from them is on."""
+    return bool(training_args.virtual_adversarial_epsilon or training_args.entropy_weight
+                or model_args.teacher_model_name_or_path)
 
 
 # The fields of a model that its weights depend on: a model started from a saved one takes them from that model.
@@ -477,7 +494,21 @@ REFUSED_TRAINING_ARGUMENTS = {
 
 
 class ArgumentParser(HfArgumentParser):
-    """`HfArgumentParser` whose refusals are one line (argparse prints the whole usage first) naming the option."""
+    """`HfArgumentParser` whose refusals are one line (argparse prints the whole usage first) naming the option, and
+    whose help shows the run's own options before the Trainer's, without the Trainer options the script refuses."""
+
+    def __init__(self, dataclass_types, **kwargs):
+        super().__init__(dataclass_types, **kwargs)
+        trainer = next(group for group in self._action_groups
+                       if group.title == LSTMTrainingArguments._argument_group_name)
+        own = self.add_argument_group("run (hf_lstm's own: output folder, threads, resume, hub, training objectives)")
+        self._action_groups.insert(self._action_groups.index(trainer), self._action_groups.pop())
+        for action in list(trainer._group_actions):
+            if action.dest not in TrainingArguments.__dataclass_fields__:
+                trainer._group_actions.remove(action)
+                own._group_actions.append(action)
+            elif action.dest in REFUSED_TRAINING_ARGUMENTS:
+                action.help = argparse.SUPPRESS
 
     def error(self, message):
         raise ArgumentError(message)
@@ -559,6 +590,7 @@ def parse_arguments(argv=None):
         raise unknown_option(word, [f"--{name}" for name in names])
     model_args, data_args, training_args = parsed
     check_together(model_args, data_args, training_args)
+    settle_task_settings(model_args, data_args, training_args)
     if training_args.output_dir is None:
         raise ArgumentError("--output_dir is required (in the config file or on the command line)")
     if model_args.model_name_or_path and given & set(SHAPE_FIELDS):

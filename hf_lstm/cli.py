@@ -1,6 +1,7 @@
 """What every script's command line shares: `HfArgumentParser` over a dataclass plus positional arguments, the
 package's messages on standard error, and a refusal as one `error: ...` line (exit status 1), never a traceback."""
 
+import importlib.util
 import logging
 from contextlib import contextmanager
 
@@ -25,3 +26,12 @@ def one_error_line(*errors):
         yield
     except errors or (ValueError, OSError) as error:
         raise SystemExit(f"error: {error}") from None
+
+
+def require_extra(extra, *modules):
+    """Stop with one `error: ...` line naming the `pip install` to run when an optional dependency of the `extra`
+    install extra (onnx, demo) is missing."""
+    missing = [module for module in modules if importlib.util.find_spec(module) is None]
+    if missing:
+        raise SystemExit(f"error: {missing[0]} is not installed; this command needs the [{extra}] extra: "
+                         f"pip install -e '.[{extra}]'")

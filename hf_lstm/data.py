@@ -19,7 +19,8 @@ from transformers import AutoTokenizer
 
 from .atomic import atomic_directory
 from .distillation import add_teacher_outputs
-from .modeling_lstm import TRUNCATIONS, numeric_class_values, truncate_batch
+from .metrics import numeric_class_values
+from .modeling_lstm import truncate_batch
 from .tokenization import train_tokenizer
 
 logger = logging.getLogger(__name__)
@@ -448,8 +449,6 @@ def tokenize_splits(splits, tokenizer, max_length, truncation):
     The ids are cut here with the model's own rule (`truncate_batch`, which the model applies again, to no effect,
     in its forward pass), so the cache stays small and word2vec reads the tokens the model reads.
     """
-    if truncation not in TRUNCATIONS:
-        raise DataError(f"truncation must be one of {TRUNCATIONS}, got {truncation!r}")
 
     def encode(batch):
         encodings = tokenizer.backend_tokenizer.encode_batch(batch["text"], add_special_tokens=False)
@@ -458,7 +457,7 @@ def tokenize_splits(splits, tokenizer, max_length, truncation):
         mask = torch.nn.utils.rnn.pad_sequence([torch.ones_like(row) for row in rows], batch_first=True)
         if padded.shape[1] == 0:  # every review of the batch is empty
             return {"input_ids": [[] for _ in rows], "length": [0] * len(rows)}
-        kept, kept_mask = truncate_batch(padded, mask, max_length, truncation)  # 2 x (batch, <= max_length)
+        kept_mask, kept = truncate_batch(mask, max_length, truncation, padded)  # 2 x (batch, <= max_length)
         lengths = kept_mask.sum(dim=1).tolist()
         return {"input_ids": [ids[:n].tolist() for ids, n in zip(kept, lengths)], "length": lengths}
 

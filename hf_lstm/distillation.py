@@ -1,5 +1,6 @@
 """Teachers for distillation (`--teacher_model_name_or_path`): any `AutoModelForSequenceClassification` with its own
-tokenizer (a transformer, another hf_lstm model), from a folder, a hub directory or the Hugging Face Hub.
+tokenizer (a transformer, another hf_lstm model), from a folder, a hub directory or the Hugging Face Hub
+(`hub.resolve_model`).
 
 Each teacher's outputs are computed once per prepared data, with its own tokenizer and truncation, through the stock
 `pipeline("text-classification")` (`prediction.predict`: batched, shortest reviews first, on the accelerator when
@@ -20,7 +21,7 @@ from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTok
 from tqdm.auto import tqdm
 
 from .atomic import atomic_directory
-from .hub import resolve_model, sha256_of
+from .hub import MODEL_FILES, sha256_of
 from .loading import load_model
 from .metrics import build_compute_metrics
 from .prediction import classification_pipeline, in_original_order, logits_of, predict, shortest_first
@@ -29,39 +30,13 @@ logger = logging.getLogger(__name__)
 
 TEACHER_FORMAT = 1  # bump when the cached teacher outputs change
 TEACHER_SPLITS = ("train", "unlabelled", "test")
-# The files of a model folder that decide its outputs: weights, config, tokenizer.
-TEACHER_FILES = ("*.safetensors", "config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
-                 "vocab.txt", "vocab.json", "merges.txt", "*.model")
-
-
 class TeacherError(ValueError):
     """A teacher that cannot be used; the message names it."""
 
 
-def resolve_teacher(name, hub_dir=None):
-    """The local folder of teacher `name`: a folder as it is; with `hub_dir`, `org/name[@revision]` in that hub
-    directory (verified, `hub.resolve_model`); otherwise a Hugging Face Hub id (`org/name[@revision]`) through
-    huggingface_hub's cache, which follows `HF_HUB_CACHE` and `HF_HUB_OFFLINE` (safetensors and tokenizer files
-    only: a pickle is never fetched)."""
-    if Path(name).is_dir():
-        return str(name)
-    if hub_dir is not None:
-        return resolve_model(name, hub_dir)
-    from huggingface_hub import snapshot_download
-
-    repo_id, _, revision = name.partition("@")
-    try:
-        return snapshot_download(repo_id, revision=revision or None, allow_patterns=list(TEACHER_FILES))
-    except Exception as error:  # no network, no such repo, not in the cache offline
-        raise TeacherError(
-            f"--teacher_model_name_or_path {name}: no such folder, and the Hub could not give it ({error}); "
-            "for a model in a hub directory pass --hub_dir DIR"
-        ) from None
-
-
 def teacher_fingerprint(folder):
-    """A hash of the files that decide a teacher's outputs (`TEACHER_FILES`): the cache key of its outputs."""
-    paths = sorted({path for pattern in TEACHER_FILES for path in Path(folder).glob(pattern) if path.is_file()})
+    """A hash of the files that decide a teacher's outputs (`MODEL_FILES`): the cache key of its outputs."""
+    paths = sorted({path for pattern in MODEL_FILES for path in Path(folder).glob(pattern) if path.is_file()})
     if not any(path.suffix == ".safetensors" for path in paths):
         raise TeacherError(f"{folder}: no .safetensors weights; only safetensors are loaded (a pickle never is)")
     return hashlib.sha256(json.dumps([[path.name, sha256_of(path)] for path in paths]).encode()).hexdigest()

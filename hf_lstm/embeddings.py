@@ -71,14 +71,14 @@ class TokenSentences:
             yield from ([str(token) for token in ids] for ids in self.token_ids)
 
 
-def train_word2vec_embeddings(model, tokenizer, token_ids, epochs, seed=42, skipgram=False):
-    """Learn word2vec (CBOW, or skip-gram with `skipgram`; window 5) vectors on `token_ids` (the training split's
+def train_word2vec_embeddings(model, tokenizer, token_ids, epochs, seed=42):
+    """Learn word2vec (CBOW, window 5) vectors on `token_ids` (the training split's
     encoded reviews: a `Dataset` with `input_ids`, or lists of ids) and copy them into the model's embedding rows.
     One worker thread and a stable hash make it reproducible. Returns the share of the non-special vocabulary that
     got a vector."""
     embedding = model.get_input_embeddings()
     vectors = Word2Vec(
-        TokenSentences(token_ids), vector_size=embedding.embedding_dim, window=5, min_count=1, sg=int(skipgram), workers=1,
+        TokenSentences(token_ids), vector_size=embedding.embedding_dim, window=5, min_count=1, sg=0, workers=1,
         epochs=epochs, seed=seed, hashfxn=stable_hash,
     ).wv
     special = {tokenizer.pad_token_id, tokenizer.unk_token_id}

@@ -254,23 +254,28 @@ def pull(repo_id, hub_dir, revision="main", to=None):
     return target
 
 
-def resolve_model(model, hub_dir=None):
-    """A model folder, or `org/name[@revision]` in `hub_dir` (verified against its blob hashes first).
+# The files of a model folder that decide its outputs (weights, config, tokenizer): what a Hub id brings down.
+MODEL_FILES = ("*.safetensors", "config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
+               "vocab.txt", "vocab.json", "merges.txt", "*.model", "*.py")
 
-    Without `hub_dir`, a name that is not a folder is looked up in the hub directory named by `HF_HUB_CACHE`, the
-    variable huggingface_hub reads for its cache; with neither, the error says to pass a hub directory.
-    """
-    if hub_dir is None:
-        if Path(model).is_dir():
-            return model
-        hub_dir = os.environ.get("HF_HUB_CACHE")
-        if not hub_dir:
-            raise HubError(
-                f"{model}: no such model folder; for a model in a hub directory pass --hub_dir DIR "
-                "(or set HF_HUB_CACHE=DIR)"
-            )
+
+def resolve_model(model, hub_dir=None):
+    """The local folder of `model`, the one way every command finds a model: a folder as it is; with `hub_dir`,
+    `org/name[@revision]` in that hub directory (verified against its blob hashes first); otherwise a Hugging Face Hub
+    id `org/name[@revision]` through huggingface_hub's own resolution and cache (`HF_HUB_CACHE`, `HF_HUB_OFFLINE`),
+    as `from_pretrained` reads it: model files only (`MODEL_FILES`), a pickle never."""
     repo_id, _, revision = model.partition("@")
-    return str(pull(repo_id, hub_dir, revision=revision or "main"))
+    if hub_dir is not None:
+        return str(pull(repo_id, hub_dir, revision=revision or "main"))
+    if Path(model).is_dir():
+        return model
+    from huggingface_hub import snapshot_download
+
+    try:
+        return snapshot_download(repo_id, revision=revision or None, allow_patterns=list(MODEL_FILES))
+    except Exception as error:  # not a valid id, no network, no such repo, not in the cache offline
+        raise HubError(f"{model}: no such model folder, and the Hugging Face Hub did not give it "
+                       f"({type(error).__name__}); for a model in a hub directory pass --hub_dir DIR") from None
 
 
 def list_hub(hub_dir):

@@ -6,7 +6,6 @@ import evaluate
 import numpy as np
 from scipy.special import softmax
 
-from .modeling_lstm import numeric_class_values
 
 METRIC_MODULES = Path(__file__).parent / "metric_modules"
 
@@ -14,6 +13,15 @@ METRIC_MODULES = Path(__file__).parent / "metric_modules"
 def load_metric(name):
     """Load one of the project's evaluate modules (accuracy, f1, rmse, mae) without the Hub."""
     return evaluate.load(str(METRIC_MODULES / name))
+
+
+def numeric_class_values(names):
+    """The number each class name stands for ("1".."5" stars -> [1.0, ..., 5.0]), or None unless every name is one.
+    The one reading of class names as numbers: the rating metrics and the order of inferred class names use it."""
+    try:
+        return [float(name) for name in names]
+    except (TypeError, ValueError):
+        return None
 
 
 def build_compute_metrics(label_names=None):

@@ -94,23 +94,23 @@ def describe_architecture(config):
     return (
         f"{config.num_layers}-layer {direction}{config.cell_type.upper()} (embedding {config.embedding_dim}, hidden "
         f"{config.hidden_size}, {config.pooling} pooling, dropout {config.dropout}, "
-        f"embedding dropout {config.embedding_dropout}, recurrent dropout {config.recurrent_dropout})"
+        f"embedding dropout {config.embedding_dropout})"
     )
 
 
-def unlabelled_line(config, splits, word2vec=False):
+def unlabelled_line(config, training_args, splits, word2vec=False):
     """What a classifier learned from unlabelled reviews, for the card's data line ("" when it read none)."""
     if "unlabelled" not in splits:
         return ""
     terms = [name for name, on in (("word2vec", word2vec),
                                    ("word frequencies of the normalised embeddings", config.normalize_embeddings),
-                                   ("virtual adversarial training", config.virtual_adversarial_epsilon),
-                                   ("entropy minimisation", config.entropy_weight),
+                                   ("virtual adversarial training", training_args.virtual_adversarial_epsilon),
+                                   ("entropy minimisation", training_args.entropy_weight),
                                    ("distillation", "teacher_logits" in splits["unlabelled"].column_names)) if on]
     return f"; also {len(splits['unlabelled'])} unlabelled reviews ({', '.join(terms)}; never validation or test text)"
 
 
-def distillation_line(config, distilled):
+def distillation_line(training_args, distilled):
     """The teachers a model was distilled from, their test scores and the model's agreement with them, for the card's
     data line ("" when it had none)."""
     if not distilled:
@@ -122,16 +122,16 @@ def distillation_line(config, distilled):
     else:
         agreement = (f"this model predicts their class on {100 * distilled['student_agreement_with_ensemble']:.2f} % "
                      "of the test reviews")
-    return (f"\n- distilled (distillation_alpha {config.distillation_alpha}, temperature "
-            f"{config.distillation_temperature}) from {scores}; their average: test {metric} "
+    return (f"\n- distilled (distillation_alpha {training_args.distillation_alpha}, temperature "
+            f"{training_args.distillation_temperature}) from {scores}; their average: test {metric} "
             f"{distilled['ensemble'][metric]:.4f}; {agreement}")
 
 
 def build_model_card(
-    config, data_args, training_args, splits, test_metrics, best_metric, runtime_s, command, weights="the best epoch",
-    base_model=None, distilled=None, word2vec=False,
+    config, data_args, training_args, splits, test_metrics, best_metric, runtime_s, command, base_model=None,
+    distilled=None, word2vec=False,
 ):
-    """Return the model card text (README.md) of a trained model; `weights` says which weights it holds; `base_model`
+    """Return the model card text (README.md) of a trained model; `base_model`
     the hub id (`org/name[@revision]`) of the model it started from, if any (a local folder is named in the command);
     `distilled` the teachers' test scores (`distillation.teacher_report`), named in the `teachers` metadata (the Hub's
     `base_model_relation` has no value for distillation: the weights are not the teachers'); `word2vec` whether the
@@ -186,8 +186,8 @@ def build_model_card(
         task=data_args.task,
         train_rows=len(splits["train"]),
         validation_rows=len(splits["validation"]),
-        unlabelled=unlabelled_line(config, splits, word2vec),
-        distillation=distillation_line(config, distilled),
+        unlabelled=unlabelled_line(config, training_args, splits, word2vec),
+        distillation=distillation_line(training_args, distilled),
         vocab_size=config.vocab_size,
         max_length=data_args.max_length,
         truncation=data_args.truncation,
@@ -198,7 +198,7 @@ def build_model_card(
         * training_args.gradient_accumulation_steps,
         seed=training_args.seed,
         precision="bf16 autocast" if training_args.bf16 else "float32",
-        weights=weights,
+        weights="the best epoch" if training_args.load_best_model_at_end else "the last epoch",
         best_metric=best_metric[0],
         best_value=json.dumps(best_metric[1]),
         runtime=f"{runtime_s / 60:.1f} min",

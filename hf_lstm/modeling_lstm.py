@@ -10,7 +10,6 @@ times faster than `pack_padded_sequence`). Padding still never changes a result:
 """
 
 import math
-from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -19,27 +18,29 @@ from transformers import GenerationMixin, PreTrainedModel
 from transformers import initialization as init
 from transformers.modeling_outputs import BaseModelOutputWithPooling, CausalLMOutput, SequenceClassifierOutput
 
-from .configuration_lstm import TRUNCATIONS, LSTMConfig
-
-CELL_TYPES = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
+from .configuration_lstm import LSTMConfig
 
 
-def truncate_batch(input_ids, attention_mask, max_length, strategy):
+def truncate_batch(attention_mask, max_length, strategy, *tensors):
     """Keep `max_length` tokens of each right-padded review: its head, or (`"head_tail"`) its first `max_length // 2`
-    and its last `max_length - max_length // 2` tokens (a review's verdict is often at its end).
+    and its last `max_length - max_length // 2` tokens (a review's verdict is often at its end). Returns the cut
+    `attention_mask` and each of `tensors` ((batch, time, ...): ids, embeddings) cut the same way.
 
     This is the one place the rule lives: training data, evaluation, the pipeline and exported graphs all go through
     it, so a saved model reads exactly what it was scored on. Applying it twice changes nothing.
     """
-    width = min(input_ids.shape[1], max_length)
-    positions = torch.arange(width, device=input_ids.device).expand(input_ids.shape[0], width)  # (batch, width)
+    width = min(attention_mask.shape[1], max_length)
+    positions = torch.arange(width, device=attention_mask.device).expand(attention_mask.shape[0], width)  # (batch, width)
     if strategy == "head_tail":
         lengths = attention_mask.sum(dim=1, keepdim=True)  # (batch, 1)
         skipped = (lengths - max_length).clamp(min=0)  # (batch, 1): tokens cut out of the middle
         positions = positions + (positions >= max_length // 2) * skipped  # (batch, width)
-    elif strategy != "head":
-        raise ValueError(f"truncation must be one of {TRUNCATIONS}, got {strategy!r}")
-    return input_ids.gather(1, positions), attention_mask.gather(1, positions)  # 2 x (batch, width)
+
+    def cut(tensor):
+        index = positions.view(*positions.shape, *[1] * (tensor.dim() - 2)).expand(-1, -1, *tensor.shape[2:])
+        return tensor.gather(1, index)
+
+    return cut(attention_mask), *(cut(tensor) for tensor in tensors)
 
 
 class ReferenceLSTM(nn.Module):
@@ -119,11 +120,10 @@ class LSTMLayer(nn.Module):
             input_size = config.hidden_size
         if config.lstm_impl == "reference":
             make_cell = lambda: ReferenceLSTM(input_size, config.hidden_size)  # noqa: E731
-        else:
-            make_cell = lambda: CELL_TYPES[config.cell_type](input_size, config.hidden_size, batch_first=True)  # noqa: E731
+        else:  # torch.nn.LSTM, GRU or RNN
+            make_cell = lambda: getattr(nn, config.cell_type.upper())(input_size, config.hidden_size, batch_first=True)  # noqa: E731
         self.forward_cell = make_cell()
         self.backward_cell = make_cell() if config.bidirectional else None
-        self.recurrent_dropout = config.recurrent_dropout
 
     def forward(self, inputs, lengths):
         forward_input, backward_input = inputs, inputs  # (batch, time, input)
@@ -139,20 +139,9 @@ class LSTMLayer(nn.Module):
         """One direction's outputs (batch, time, hidden); right to left (`reverse`), each review is read reversed
         within its own length, so the padding after it is never read first. The ONNX export overrides this."""
         if not reverse:
-            return self.run_cell(cell, inputs)
-        backward_input = reverse_within_length(inputs, lengths)  # (batch, time, input)
-        return reverse_within_length(self.run_cell(cell, backward_input), lengths)
-
-    def run_cell(self, cell, inputs):
-        """The cell's outputs; in training with `recurrent_dropout`, with its hidden-to-hidden weights dropped out.
-
-        The weights are dropped once per call (one mask per batch, shared by all time steps and reviews, so padding
-        still changes nothing) and passed in with `functional_call`: the parameters and their names stay as they are.
-        """
-        if not (self.training and self.recurrent_dropout > 0):
             return cell(inputs)[0]
-        weight = nn.functional.dropout(cell.weight_hh_l0, self.recurrent_dropout)  # (gates * hidden, hidden)
-        return torch.func.functional_call(cell, {"weight_hh_l0": weight}, (inputs,))[0]  # (batch, time, hidden)
+        backward_output = cell(reverse_within_length(inputs, lengths))[0]  # (batch, time, hidden)
+        return reverse_within_length(backward_output, lengths)
 
 
 class LSTMPreTrainedModel(PreTrainedModel):
@@ -164,19 +153,12 @@ class LSTMPreTrainedModel(PreTrainedModel):
     # the gradients, so every launch computes the gradient of one process with the same global batch.
     accepts_loss_kwargs = False
 
-    # weight blocks per cell (LSTM: input, forget, cell and output gates)
-    GATES = {"lstm": 4, "gru": 3, "rnn": 1}
-
     def recurrent_flops_per_token(self):
-        """Training FLOPs of the recurrent layers per (real) position, as nanoGPT's `estimate_mfu` counts them:
-        forward 2 * gates * H(I + H) per direction and layer, backward twice that."""
-        config = self.config
-        gates, directions = self.GATES[config.cell_type], 2 if config.bidirectional else 1
-        total, input_size = 0, config.embedding_dim
-        for _ in range(config.num_layers):
-            total += directions * 2 * gates * config.hidden_size * (input_size + config.hidden_size)
-            input_size = directions * config.hidden_size
-        return 3 * total
+        """Training FLOPs of the recurrent layers per (real) position, as nanoGPT's `estimate_mfu` counts them: each
+        weight matrix costs 2 FLOPs per entry forward, backward twice that."""
+        encoder = getattr(self, self.base_model_prefix, self)
+        weights = sum(param.numel() for name, param in encoder.layers.named_parameters() if ".weight_" in name)
+        return 3 * 2 * weights
 
     def save_pretrained(self, save_directory, *args, **kwargs):
         """Save as usual; a model saved with its code also names the bare encoder in `auto_map`, so that
@@ -260,25 +242,22 @@ class LSTMModel(LSTMPreTrainedModel):
         self.embeddings = value
 
     def forward(
-        self, input_ids, attention_mask=None, inputs_embeds=None, output_hidden_states=None, return_dict=None, **kwargs
+        self, input_ids=None, attention_mask=None, inputs_embeds=None, output_hidden_states=None, return_dict=None,
+        **kwargs,
     ):
-        """`inputs_embeds` (batch, time, embedding_dim), if given, replaces the looked-up embeddings of `input_ids`;
-        `output_hidden_states` returns the embeddings and each layer's outputs (before dropout)."""
-        if input_ids.dim() != 2:
-            raise ValueError(f"input_ids must have shape (batch, time), got {tuple(input_ids.shape)}")
-        if input_ids.shape[0] == 0:
-            raise ValueError("empty batch: input_ids has no rows")
-        input_ids, attention_mask, lengths = tokens_read(input_ids, attention_mask, self.config)
-        positions = torch.arange(input_ids.shape[1], device=input_ids.device)  # (time,)
+        """`input_ids` (batch, time), or `inputs_embeds` (batch, time, embedding_dim) in place of their word vectors;
+        both are cut by the config's truncation. `output_hidden_states` returns the embeddings read (after
+        truncation) and each layer's outputs (before dropout)."""
+        if (input_ids is None) == (inputs_embeds is None):
+            raise ValueError("give either input_ids or inputs_embeds")
+        if inputs_embeds is None:
+            input_ids, attention_mask, lengths = tokens_read(input_ids, attention_mask, self.config)
+            inputs_embeds = self.embed(input_ids)  # (batch, time, embedding_dim)
+        else:
+            attention_mask, inputs_embeds, lengths = embeddings_read(inputs_embeds, attention_mask, self.config)
+        positions = torch.arange(inputs_embeds.shape[1], device=inputs_embeds.device)  # (time,)
         mask = positions.unsqueeze(0) < lengths.unsqueeze(1)  # (batch, time)
 
-        if inputs_embeds is None:
-            inputs_embeds = self.embed(input_ids)  # (batch, time, embedding_dim)
-        elif inputs_embeds.shape[:2] != input_ids.shape:
-            raise ValueError(
-                f"inputs_embeds must have shape (batch, time, embedding_dim) = {tuple(input_ids.shape)} + (...,), "
-                f"got {tuple(inputs_embeds.shape)}"
-            )
         all_hidden = [inputs_embeds]
         hidden = self.embedding_dropout(inputs_embeds)  # (batch, time, embedding_dim)
         for i, layer in enumerate(self.layers):
@@ -312,40 +291,31 @@ class LSTMModel(LSTMPreTrainedModel):
         return torch.cat(pooled, dim=-1)  # (batch, output_size)
 
 
-def numeric_class_values(names):
-    """The number each class name stands for ("1".."5" stars -> [1.0, ..., 5.0]), or None unless every name is one.
-    The one reading of class names as numbers: the expected-value loss, the rating metrics and the order of inferred
-    class names all use it."""
-    try:
-        return [float(name) for name in names]
-    except (TypeError, ValueError):
-        return None
-
-
-def class_values(config):
-    """The number each class of `config` stands for, as a tensor, for the expected-value loss."""
-    names = [str(config.id2label[i]) for i in range(config.num_labels)]
-    values = numeric_class_values(names)
-    if values is None:
-        raise ValueError(
-            f"expected_value_loss_weight needs classes that are numbers (like star ratings), got labels {names}"
-        )
-    return torch.tensor(values)  # (num_labels,)
-
-
 def tokens_read(input_ids, attention_mask, config):
     """What the encoder reads of a right-padded batch: (input_ids, attention_mask, lengths), empty reviews read as one
     `[PAD]` token, every review cut by the config's truncation (`truncate_batch`); lengths (batch,) count real tokens,
-    at least 1."""
+    at least 1 (an empty review is read as a single [PAD] token, whose embedding is zero)."""
+    if input_ids.dim() != 2:
+        raise ValueError(f"input_ids must have shape (batch, time), got {tuple(input_ids.shape)}")
+    if input_ids.shape[0] == 0:
+        raise ValueError("empty batch: input_ids has no rows")
     input_ids, attention_mask = read_empty_reviews_as_padding(input_ids, attention_mask, config.pad_token_id)
     if attention_mask is None:
         attention_mask = torch.ones_like(input_ids)
     if config.truncation is not None:
-        input_ids, attention_mask = truncate_batch(  # 2 x (batch, min(time, max_tokens))
-            input_ids, attention_mask, config.max_tokens, config.truncation
-        )
-    # An empty review (no real token) is read as a single [PAD] token, whose embedding is zero.
+        attention_mask, input_ids = truncate_batch(attention_mask, config.max_tokens, config.truncation, input_ids)
     return input_ids, attention_mask, attention_mask.sum(dim=1).clamp(min=1)  # ..., (batch,)
+
+
+def embeddings_read(inputs_embeds, attention_mask, config):
+    """`tokens_read` for word vectors given in place of ids: (attention_mask, inputs_embeds, lengths)."""
+    if inputs_embeds.dim() != 3 or inputs_embeds.shape[1] == 0:
+        raise ValueError(f"inputs_embeds must have shape (batch, time > 0, embedding_dim), got {tuple(inputs_embeds.shape)}")
+    if attention_mask is None:
+        attention_mask = inputs_embeds.new_ones(inputs_embeds.shape[:2], dtype=torch.long)
+    if config.truncation is not None:
+        attention_mask, inputs_embeds = truncate_batch(attention_mask, config.max_tokens, config.truncation, inputs_embeds)
+    return attention_mask, inputs_embeds, attention_mask.sum(dim=1).clamp(min=1)
 
 
 def read_empty_reviews_as_padding(input_ids, attention_mask, pad_token_id):
@@ -357,69 +327,9 @@ def read_empty_reviews_as_padding(input_ids, attention_mask, pad_token_id):
     return input_ids, attention_mask
 
 
-@dataclass
-class LSTMSequenceClassifierOutput(SequenceClassifierOutput):
-    """`SequenceClassifierOutput` plus, in training, `loss_terms`: each term of `loss` by name (detached), for the
-    training log."""
-
-    loss_terms: dict[str, torch.Tensor] | None = None
-
-
-def kl_divergence(clean_logits, perturbed_logits):
-    """KL(p_clean || p_perturbed) of each review (batch,): the clean prediction is the target, held fixed."""
-    clean = clean_logits.detach().log_softmax(dim=-1)  # (batch, num_labels)
-    return (clean.exp() * (clean - perturbed_logits.log_softmax(dim=-1))).sum(dim=-1)  # (batch,)
-
-
-def squared_change(clean_predictions, perturbed_predictions):
-    """The regression analogue of `kl_divergence`: the squared change of each review's predicted value (batch,)."""
-    return (perturbed_predictions - clean_predictions.detach()).squeeze(-1) ** 2  # (batch,)
-
-
-def entropy(logits):
-    """The entropy of each review's predicted class distribution (batch,)."""
-    log_probs = logits.log_softmax(dim=-1)  # (batch, num_labels)
-    return -(log_probs.exp() * log_probs).sum(dim=-1)  # (batch,)
-
-
-def distillation_divergence(student_logits, teacher_logits, temperature):
-    """Each review's `T**2 * KL(teacher_T || student_T)` (batch,): the teachers' probabilities at temperature `T`,
-    averaged over the teachers, against the model's (Hinton et al., 2015). `teacher_logits` is (batch, teachers,
-    num_labels): each teacher's logits or log-probabilities (the same thing under a softmax)."""
-    teacher = (teacher_logits.float() / temperature).softmax(dim=-1).mean(dim=1)  # (batch, num_labels)
-    student = (student_logits.float() / temperature).log_softmax(dim=-1)  # (batch, num_labels)
-    return temperature**2 * (teacher * (teacher.clamp_min(1e-30).log() - student)).sum(dim=-1)
-
-
-def distillation_squared_error(student_predictions, teacher_predictions):
-    """Regression: each review's squared difference from the teachers' mean rating (batch,); `teacher_predictions`
-    is (batch, teachers, 1)."""
-    return (student_predictions.float().squeeze(-1) - teacher_predictions.float().mean(dim=1).squeeze(-1)) ** 2
-
-
-def scale_per_review(direction, norm):
-    """`direction` (batch, time, embedding_dim) rescaled to L2 norm `norm` over each review's whole block."""
-    norms = direction.flatten(1).norm(dim=1).clamp(min=1e-12).view(-1, 1, 1)  # (batch, 1, 1)
-    return norm * direction / norms
-
-
-def random_directions(input_ids, lengths, embedding_dim, seed):
-    """A random direction (batch, time, embedding_dim) for virtual adversarial training, standard normal at each
-    review's real positions and zero at its padding. Each review's direction is drawn from a generator seeded by
-    `seed` and the review's own token ids, so it does not depend on the batch it is in or its padding: one process,
-    several processes and gradient accumulation draw the same direction for the same review at the same step."""
-    direction = torch.zeros(*input_ids.shape, embedding_dim)  # (batch, time, embedding_dim)
-    for row, (ids, length) in enumerate(zip(input_ids.tolist(), lengths.tolist())):
-        generator = torch.Generator().manual_seed((seed * 1_000_003 + hash(tuple(ids[:length]))) % 2**63)
-        direction[row, :length] = torch.randn(length, embedding_dim, generator=generator)
-    return direction.to(input_ids.device)
-
-
 class LSTMForSequenceClassification(LSTMPreTrainedModel):
-    """The encoder plus a linear head; cross-entropy for classification (plus, for ordered numeric classes, an optional
-    expected-value squared error), MSE for regression. In training, optionally: adversarial training on the
-    embeddings, virtual adversarial training on labelled and unlabelled reviews, entropy minimisation on unlabelled
-    reviews. None of these changes what the model predicts: they are loss terms only."""
+    """The encoder plus a linear head, with the standard loss of its `problem_type`: cross-entropy
+    (single-label), binary cross-entropy (multi-label) or mean squared error (regression)."""
 
     def __init__(self, config):
         super().__init__(config)
@@ -427,146 +337,32 @@ class LSTMForSequenceClassification(LSTMPreTrainedModel):
         self.lstm = LSTMModel(config)
         self.dropout = nn.Dropout(config.dropout)
         self.classifier = nn.Linear(self.lstm.output_size, config.num_labels)
-        if config.expected_value_loss_weight:
-            self.register_buffer("class_values", class_values(config), persistent=False)
         self.post_init()
 
     def forward(
-        self,
-        input_ids,
-        attention_mask=None,
-        labels=None,
-        unsupervised_input_ids=None,
-        unsupervised_attention_mask=None,
-        perturbation_seed=None,
-        teacher_logits=None,
-        unsupervised_teacher_logits=None,
-        return_dict=None,
-        **kwargs,
+        self, input_ids=None, attention_mask=None, inputs_embeds=None, labels=None, output_hidden_states=None,
+        return_dict=None, **kwargs,
     ):
-        """`unsupervised_input_ids` / `unsupervised_attention_mask` (a batch of reviews without labels),
-        `perturbation_seed` (an int that seeds virtual adversarial training's random directions; the `Trainer` passes
-        one per optimiser step) and `teacher_logits` / `unsupervised_teacher_logits` (batch, teachers, num_labels: the
-        teachers' outputs for the labelled and the unlabelled reviews) are read in training only, by the loss terms."""
-        config = self.config
-        terms = {}
-        training = self.training and labels is not None and torch.is_grad_enabled()
-        adversarial = training and config.adversarial_epsilon > 0
-        virtual = training and config.virtual_adversarial_epsilon > 0
-        distilling = training and teacher_logits is not None
-        outputs = self.lstm(input_ids, attention_mask=attention_mask, output_hidden_states=adversarial or virtual)
-        logits = self.head(outputs.pooler_output)  # (batch, num_labels)
-
+        outputs = self.lstm(input_ids, attention_mask, inputs_embeds, output_hidden_states=output_hidden_states)
+        logits = self.classifier(self.dropout(outputs.pooler_output))  # (batch, num_labels)
         loss = None
         if labels is not None:
-            loss = self.compute_loss(logits, labels)
-            if training:
-                terms["supervised"] = config.distillation_alpha * loss if distilling else loss
-            if adversarial:
-                embeddings = outputs.hidden_states[0]  # (batch, time, embedding_dim)
-                terms["adversarial"] = self.adversarial_loss(input_ids, attention_mask, labels, embeddings, loss)
-        unlabelled_terms = virtual or config.entropy_weight or distilling
-        if training and unlabelled_terms and unsupervised_input_ids is not None:
-            unlabelled = self.lstm(unsupervised_input_ids, attention_mask=unsupervised_attention_mask,
-                                   output_hidden_states=virtual)
-            unlabelled_logits = self.head(unlabelled.pooler_output)  # (unlabelled batch, num_labels)
-            if config.entropy_weight:
-                terms["entropy"] = config.entropy_weight * entropy(unlabelled_logits).mean()
-        if distilling:
-            batches = [(logits, teacher_logits)]
-            if unsupervised_input_ids is not None and unsupervised_teacher_logits is not None:
-                batches.append((unlabelled_logits, unsupervised_teacher_logits))
-            differences = torch.cat([self.distillation_differences(*batch) for batch in batches])  # (all reviews,)
-            terms["distillation"] = (1 - config.distillation_alpha) * differences.mean()  # over every review
-        if virtual:
-            if perturbation_seed is None:
-                perturbation_seed = int(torch.randint(2**62, ()).item())
-            batches = [(input_ids, attention_mask, outputs.hidden_states[0], logits)]
-            if unsupervised_input_ids is not None:
-                batches.append((unsupervised_input_ids, unsupervised_attention_mask, unlabelled.hidden_states[0],
-                                unlabelled_logits))
-            changes = torch.cat([self.virtual_adversarial_changes(*batch, perturbation_seed) for batch in batches])
-            terms["virtual_adversarial"] = config.virtual_adversarial_weight * changes.mean()  # over every review
-        if terms:
-            loss = sum(terms.values())
-
+            if self.config.problem_type is None:
+                if self.num_labels == 1:
+                    self.config.problem_type = "regression"
+                elif labels.dtype in (torch.long, torch.int):
+                    self.config.problem_type = "single_label_classification"
+                else:
+                    self.config.problem_type = "multi_label_classification"
+            if self.config.problem_type == "regression":
+                loss = MSELoss()(logits.squeeze(-1), labels.to(logits.dtype).view(-1))
+            elif self.config.problem_type == "single_label_classification":
+                loss = CrossEntropyLoss()(logits.view(-1, self.num_labels), labels.view(-1))
+            else:
+                loss = BCEWithLogitsLoss()(logits, labels.to(logits.dtype))
         if return_dict is False:
             return (loss, logits) if loss is not None else (logits,)
-        return LSTMSequenceClassifierOutput(
-            loss=loss, logits=logits, loss_terms={name: term.detach() for name, term in terms.items()} or None
-        )
-
-    def head(self, pooled):
-        """The logits (batch, num_labels) of pooled review vectors (batch, output_size)."""
-        return self.classifier(self.dropout(pooled))
-
-    def compute_loss(self, logits, labels):
-        if self.config.problem_type is None:
-            if self.num_labels == 1:
-                self.config.problem_type = "regression"
-            elif labels.dtype in (torch.long, torch.int):
-                self.config.problem_type = "single_label_classification"
-            else:
-                self.config.problem_type = "multi_label_classification"
-        if self.config.problem_type == "regression":
-            return MSELoss()(logits.squeeze(-1), labels.to(logits.dtype).view(-1))
-        if self.config.problem_type == "single_label_classification":
-            loss = CrossEntropyLoss()(logits.view(-1, self.num_labels), labels.view(-1))
-            if self.config.expected_value_loss_weight:
-                values = self.class_values.to(logits.dtype)  # (num_labels,)
-                expected = logits.softmax(dim=-1) @ values  # (batch,)
-                error = MSELoss()(expected, values[labels.view(-1)])
-                loss = loss + self.config.expected_value_loss_weight * error
-            return loss
-        return BCEWithLogitsLoss()(logits, labels.to(logits.dtype))
-
-    def perturbed_logits(self, input_ids, attention_mask, embeddings):
-        """The logits (batch, num_labels) of the reviews read with `embeddings` (batch, time, embedding_dim) in place
-        of their word vectors."""
-        outputs = self.lstm(input_ids, attention_mask=attention_mask, inputs_embeds=embeddings)
-        return self.head(outputs.pooler_output)
-
-    def adversarial_loss(self, input_ids, attention_mask, labels, embeddings, loss):
-        """The loss again, on each review's embeddings moved by `adversarial_epsilon` (L2 norm over the whole review)
-        along the gradient of `loss`: the small change of the words' vectors that hurts most (Miyato et al., 2017)."""
-        if not embeddings.requires_grad:
-            raise ValueError(
-                "adversarial_epsilon > 0 needs trainable embeddings: the perturbation follows the gradient of the "
-                "loss with respect to them (do not freeze them)"
-            )
-        (gradient,) = torch.autograd.grad(loss, embeddings, retain_graph=True)  # (batch, time, embedding_dim)
-        perturbation = scale_per_review(gradient.detach(), self.config.adversarial_epsilon)
-        return self.compute_loss(self.perturbed_logits(input_ids, attention_mask, embeddings + perturbation), labels)
-
-    def virtual_adversarial_perturbation(self, input_ids, attention_mask, embeddings, logits, seed):
-        """The perturbation (batch, time, embedding_dim) of norm `virtual_adversarial_epsilon` per review that changes
-        the prediction most, by one power iteration (Miyato et al., 2017): from a random direction `d` of norm `xi`,
-        the gradient of the change (KL divergence; squared change for regression) with respect to `d`."""
-        config = self.config
-        read_ids, _, lengths = tokens_read(input_ids, attention_mask, config)  # (batch, time), (batch,)
-        direction = random_directions(read_ids, lengths, embeddings.shape[-1], seed).to(embeddings.dtype)
-        direction = scale_per_review(direction, config.virtual_adversarial_xi).requires_grad_()
-        change = self.change_of(logits, self.perturbed_logits(input_ids, attention_mask, embeddings.detach() + direction))
-        (gradient,) = torch.autograd.grad(change.sum(), direction)  # (batch, time, embedding_dim)
-        return scale_per_review(gradient.detach(), config.virtual_adversarial_epsilon)
-
-    def virtual_adversarial_changes(self, input_ids, attention_mask, embeddings, logits, seed):
-        """Each review's change of prediction (batch,) under its virtual adversarial perturbation; gradients reach
-        the weights through the perturbed pass and the embeddings, not through the clean prediction (its target)."""
-        perturbation = self.virtual_adversarial_perturbation(input_ids, attention_mask, embeddings, logits, seed)
-        return self.change_of(logits, self.perturbed_logits(input_ids, attention_mask, embeddings + perturbation))
-
-    def distillation_differences(self, logits, teacher_logits):
-        """Each review's distillation term (batch,): the tempered KL divergence from the teachers' averaged
-        probabilities, or for regression the squared difference from their mean rating."""
-        if self.config.problem_type == "regression" or self.num_labels == 1:
-            return distillation_squared_error(logits, teacher_logits)
-        return distillation_divergence(logits, teacher_logits, self.config.distillation_temperature)
-
-    def change_of(self, clean_logits, perturbed_logits):
-        if self.config.problem_type == "regression" or self.num_labels == 1:
-            return squared_change(clean_logits, perturbed_logits)
-        return kl_divergence(clean_logits, perturbed_logits)
+        return SequenceClassifierOutput(loss=loss, logits=logits, hidden_states=outputs.hidden_states)
 
 
 class LSTMForCausalLM(LSTMPreTrainedModel, GenerationMixin):

@@ -134,7 +134,7 @@ class ExportableLayer(LSTMLayer):
         for cell in (layer.forward_cell, layer.backward_cell):
             if getattr(cell, "nonlinearity", "tanh") != "tanh":
                 raise ValueError(f"ONNX export supports tanh RNN cells, got nonlinearity={cell.nonlinearity!r}")
-        self.split_input, self.recurrent_dropout = layer.split_input, layer.recurrent_dropout
+        self.split_input = layer.split_input
         self.forward_cell, self.backward_cell = layer.forward_cell, layer.backward_cell
 
     def run_direction(self, cell, inputs, lengths, reverse):

@@ -11,6 +11,7 @@ import torch
 from transformers import AutoTokenizer, EvalPrediction, pipeline
 from transformers.utils import logging as hf_logging
 
+from .cli import require_extra
 from .hardware import fast_bf16_available
 from .metrics import build_compute_metrics
 from .hub import resolve_model
@@ -30,6 +31,7 @@ BACKENDS = ("torch", "onnx")
 
 def onnx_pipeline(folder, quantize, batch_size):
     """The stock text-classification pipeline around an ONNX export folder's graph, run by ONNX Runtime."""
+    require_extra("onnx", "onnxruntime")
     from .onnx_model import LSTMOnnxForSequenceClassification  # ONNX Runtime is loaded only for this backend
 
     model = LSTMOnnxForSequenceClassification.from_export(folder, quantize=quantize)

@@ -1,10 +1,11 @@
 """`LSTMTrainer`: the Hugging Face `Trainer` with what an hf_lstm run adds to it, and the callbacks and checkpoint
 bookkeeping that go with it.
 
-- `create_optimizer`: AdamW with ULMFiT's discriminative learning rates when `layer_learning_rate_decay` is not 1.
-- `compute_loss`: in training, hands the model its share of the step's unlabelled batch (`UnlabelledBatches`) and the
-  step's perturbation seed; the model's own loss plus any `loss_terms` (callables of the model, the batch and its
-  outputs); each named term the model reports (`loss_terms` of its output) is logged beside `loss`.
+- The training loss: the head's standard loss plus the training objectives asked for (`objectives.loss_terms`), each
+  logged beside `loss`.
+- Unlabelled reviews and teachers' outputs come out of the training dataloader with the labelled batch
+  (`WithUnlabelled`, `UnlabelledCollator`), so resume, several processes and accumulation read them from the same
+  sampler state as the labelled reviews.
 - `predict_in_length_order`: a pass over a split in order of length (batches pad little), answered in the split's
   order.
 - Checkpoints are marked complete once written (`CheckpointCompleteCallback`); resume trusts only marked ones.
@@ -16,76 +17,63 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pyarrow.compute as pc
 import torch
 from transformers import Trainer, TrainerCallback
 from transformers.trainer_utils import PredictionOutput
 
+from .objectives import loss_terms
 from .prediction import in_original_order, shortest_first
 
 COMPLETE_MARKER = "checkpoint_complete"
+# What a training batch brings besides the model's inputs; read by the objectives, never by the model.
+BATCH_EXTRAS = ("teacher_logits", "unlabelled_input_ids", "unlabelled_attention_mask", "unlabelled_teacher_logits")
 
 
 class LSTMTrainer(Trainer):
-    """A `Trainer` with discriminative learning rates, extra loss terms and a length-ordered prediction pass.
+    """A `Trainer` whose training loss adds the objectives of `args` (adversarial, virtual adversarial, entropy,
+    distillation) and whose training batches may carry unlabelled reviews.
 
     Args:
-        layer_learning_rate_decay (`float`, defaults to 1.0): the head trains at `learning_rate`, the top recurrent
-            layer at `learning_rate / decay`, each layer below at a further `/ decay`, the embedding lowest.
-        loss_terms (`list`, defaults to none): callables `(model, inputs, outputs) -> scalar tensor`, each added to the
-            model's loss on every training and evaluation batch.
         unlabelled_dataset (`Dataset`, defaults to none): tokenized reviews without labels (`input_ids`, `length`,
-            and `teacher_logits` when distilling); each training micro-batch also hands the model its piece of the
-            step's unlabelled batch (`unlabelled_batch_ratio` times `per_device_train_batch_size` reviews;
-            `UnlabelledBatches`).
+            and `teacher_logits` when distilling); each labelled review of a training batch brings
+            `unlabelled_batch_ratio` of them (`WithUnlabelled`).
     """
 
-    def __init__(self, *args, layer_learning_rate_decay=1.0, loss_terms=(), unlabelled_dataset=None, **kwargs):
+    def __init__(self, *args, unlabelled_dataset=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.layer_learning_rate_decay = layer_learning_rate_decay
-        self.loss_terms = list(loss_terms)
-        self.unlabelled_batches = None
         if unlabelled_dataset is not None:
-            size = max(1, round(self.args.unlabelled_batch_ratio * self.args.per_device_train_batch_size))
-            self.unlabelled_batches = UnlabelledBatches(unlabelled_dataset, size, self.args.seed, self.data_collator)
+            self.train_dataset = WithUnlabelled(self.train_dataset, unlabelled_dataset,
+                                                self.args.unlabelled_batch_ratio, self.args.seed)
+            self.data_collator = UnlabelledCollator(self.data_collator)
+            self.add_callback(EpochCallback(self.train_dataset))
         self._logged_terms = {}  # name -> [sum, count] since the last log
-        self._micro_step = (None, 0)  # (optimiser step, micro-batches of it seen)
 
-    def create_optimizer(self):
-        if self.optimizer is None and self.layer_learning_rate_decay != 1.0:
-            self.optimizer = discriminative_optimizer(self.model, self.args, self.layer_learning_rate_decay)
-        return super().create_optimizer()
+    def _set_signature_columns_if_needed(self):
+        super()._set_signature_columns_if_needed()
+        self._signature_columns = [*self._signature_columns, "unlabelled", *BATCH_EXTRAS]
+
+    def _get_train_sampler(self, train_dataset=None):
+        train_dataset = train_dataset if train_dataset is not None else self.train_dataset
+        return super()._get_train_sampler(getattr(train_dataset, "labelled", train_dataset))
+
+    def _get_eval_sampler(self, eval_dataset):
+        """Shortest first, so that batches of similar length pad little (`predict_in_length_order` puts the
+        predictions back in the split's order)."""
+        return shortest_first(review_lengths(eval_dataset)).tolist()
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-        if model.training:
-            inputs = {**inputs, **self.training_extras(model)}
-        loss, outputs = super().compute_loss(model, inputs, True, num_items_in_batch)
-        for term in self.loss_terms:
-            loss = loss + term(model, inputs, outputs)
-        for name, value in (getattr(outputs, "loss_terms", None) or {}).items():
+        extras = {name: inputs.pop(name) for name in BATCH_EXTRAS if name in inputs}
+        if not (model.training and (extras or self.args.adds_loss_terms)):
+            return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+        outputs = model(**inputs, output_hidden_states=True)
+        seed = self.args.seed * 1_000_003 + self.state.global_step  # virtual adversarial training's directions
+        terms = loss_terms(self.accelerator.unwrap_model(model), inputs, outputs, extras, self.args, seed)
+        for name, value in terms.items():
             total = self._logged_terms.setdefault(f"loss_{name}", [0.0, 0])
-            total[0], total[1] = total[0] + value, total[1] + 1
+            total[0], total[1] = total[0] + value.detach(), total[1] + 1
+        loss = sum(terms.values())
         return (loss, outputs) if return_outputs else loss
-
-    def training_extras(self, model):
-        """What a training batch adds for the model's loss terms: the step's perturbation seed (virtual adversarial
-        training) and this micro-batch's share of the step's unlabelled batch. Both follow the optimiser step, the
-        micro-batch and the process only, so a resumed run and a run split over processes or accumulation steps read
-        what one uninterrupted process reads."""
-        step = self.state.global_step
-        micro = self._micro_step[1] if self._micro_step[0] == step else 0
-        self._micro_step = (step, micro + 1)
-        extras = {}
-        config = getattr(self.accelerator.unwrap_model(model), "config", None)
-        if getattr(config, "virtual_adversarial_epsilon", 0):
-            extras["perturbation_seed"] = self.args.seed * 1_000_003 + step
-        if self.unlabelled_batches is not None:
-            pieces = self.args.gradient_accumulation_steps * self.args.world_size
-            batch = self.unlabelled_batches.piece(step, micro * self.args.world_size + self.args.process_index, pieces)
-            extras["unsupervised_input_ids"] = batch["input_ids"].to(self.args.device)
-            extras["unsupervised_attention_mask"] = batch["attention_mask"].to(self.args.device)
-            if "teacher_logits" in batch:
-                extras["unsupervised_teacher_logits"] = batch["teacher_logits"].to(self.args.device)
-        return extras
 
     def log(self, logs, *args, **kwargs):
         """The Trainer's log, plus the mean of each named loss term since the last training-loss entry."""
@@ -96,18 +84,11 @@ class LSTMTrainer(Trainer):
         super().log(logs, *args, **kwargs)
 
     def predict_in_length_order(self, dataset, metric_key_prefix="test"):
-        """`predict` over `dataset` read shortest first (by its `length` column), so that batches of similar length
-        pad little (the Trainer's own length grouping is random); predictions and labels come back in the dataset's
-        order."""
-        order = shortest_first(dataset["length"])
-        # what the model predicts from and is scored on; teachers' outputs on the test reviews only score the teachers
+        """`predict` over `dataset`, read shortest first (`_get_eval_sampler`); predictions and labels come back in
+        the dataset's order. Teachers' outputs on these reviews only score the teachers: they are not read."""
+        order = shortest_first(review_lengths(dataset))
         unread = [name for name in ("teacher_logits",) if name in dataset.column_names]
-        inputs = dataset.select(order).remove_columns(unread)
-        sampling, self.args.train_sampling_strategy = self.args.train_sampling_strategy, "sequential"
-        try:
-            output = self.predict(inputs, metric_key_prefix=metric_key_prefix)
-        finally:
-            self.args.train_sampling_strategy = sampling
+        output = self.predict(dataset.remove_columns(unread), metric_key_prefix=metric_key_prefix)
         return PredictionOutput(
             predictions=in_original_order(output.predictions, order),
             label_ids=in_original_order(output.label_ids, order),
@@ -115,69 +96,66 @@ class LSTMTrainer(Trainer):
         )
 
 
-class UnlabelledBatches:
-    """The unlabelled batches of a run: optimiser step `k` reads global batch `k` (`size` reviews for each of its
-    pieces: one per process and accumulation step), drawn without replacement from a seeded permutation of the
-    reviews, renewed each pass over them, and length-grouped as the Trainer groups labelled batches (within
-    mega-batches of 50 batches, longest first), so its pieces pad little. Everything follows from (seed, step,
-    piece), so nothing needs saving for an exact resume."""
-
-    MEGABATCH = 50
-
-    def __init__(self, dataset, size, seed, collator):
-        self.columns = [name for name in ("input_ids", "teacher_logits") if name in dataset.column_names]
-        self.dataset = dataset.select_columns(self.columns)
-        self.lengths = np.asarray(dataset["length"])
-        self.size, self.seed, self.collator = size, seed, collator
-        self._order = (None, None)  # (global batch size, pass) -> its order of reviews
-
-    def order(self, global_size, cycle):
-        """The reviews' order in pass `cycle`, length-grouped in mega-batches; at least one global batch long."""
-        if self._order[0] != (global_size, cycle):
-            permutation = np.random.default_rng([self.seed, cycle]).permutation(len(self.lengths))
-            if len(permutation) < global_size:  # fewer reviews than one batch: repeat them
-                permutation = np.resize(permutation, global_size)
-            mega = self.MEGABATCH * global_size
-            grouped = [chunk[np.argsort(-self.lengths[chunk], kind="stable")]
-                       for chunk in np.split(permutation, range(mega, len(permutation), mega))]
-            self._order = ((global_size, cycle), np.concatenate(grouped))
-        return self._order[1]
-
-    def piece(self, step, piece, pieces):
-        """Piece `piece` of `pieces` of step `step`'s global batch, collated: {"input_ids", "attention_mask"} (and
-        "teacher_logits" when the reviews have them)."""
-        global_size = self.size * pieces
-        per_pass = max(1, len(self.lengths) // global_size)
-        cycle, index = divmod(step, per_pass)
-        rows = self.order(global_size, cycle)[index * global_size : (index + 1) * global_size]
-        rows = rows[piece * self.size : (piece + 1) * self.size]
-        columns = self.dataset[rows.tolist()]
-        return self.collator([{name: columns[name][i] for name in self.columns} for i in range(len(rows))])
+def review_lengths(dataset):
+    """Each review's number of token ids (reviews,), read from the Arrow column without decoding it."""
+    return pc.list_value_length(dataset.with_format("arrow")["input_ids"]).to_numpy(zero_copy_only=False)
 
 
-def encoder_stages(model):
-    """The encoder's parameters by stage, bottom up: the embedding, then each recurrent layer."""
-    encoder = model.lstm
-    return [list(encoder.embeddings.parameters()), *(list(layer.parameters()) for layer in encoder.layers)]
+class WithUnlabelled(torch.utils.data.Dataset):
+    """The training split, each review carrying `ratio` unlabelled reviews (on average, for a ratio below 1) in an
+    `unlabelled` list. Reviews are paired by length rank: a labelled review of rank q (by length) takes unlabelled
+    reviews of about rank q among the unlabelled ones, so a length-grouped batch brings unlabelled reviews that pad
+    little. Each of its slots owns a band of unlabelled reviews and takes the next one of the band each epoch, so every
+    unlabelled review is read once every few epochs. The pairing follows (seed, epoch, review) alone: resume, several
+    processes and accumulation read what one process reads."""
+
+    def __init__(self, labelled, unlabelled, ratio, seed):
+        self.labelled, self.epoch = labelled, 0
+        self.unlabelled = unlabelled.select_columns([c for c in ("input_ids", "teacher_logits") if c in unlabelled.column_names])
+        rank = np.empty(len(labelled), dtype=np.int64)
+        rank[np.argsort(labelled["length"], kind="stable")] = np.arange(len(labelled))  # (labelled,)
+        self.slots = [np.arange(int(q * ratio), int((q + 1) * ratio)) for q in rank]  # each review's slots
+        self.by_length = np.argsort(unlabelled["length"], kind="stable")  # (unlabelled,)
+        self.per_slot = len(self.by_length) / max(1, int(len(labelled) * ratio))
+        self.offset = np.random.default_rng(seed).integers(0, max(1, int(self.per_slot)), len(labelled))
+
+    def set_epoch(self, epoch):
+        self.epoch = epoch
+
+    def __len__(self):
+        return len(self.labelled)
+
+    def __getitem__(self, index):
+        item = self.labelled[int(index)]
+        step = (self.offset[index] + self.epoch) % max(1, int(self.per_slot))
+        rows = np.minimum((self.slots[index] * self.per_slot).astype(np.int64) + step, len(self.by_length) - 1)
+        item["unlabelled"] = [self.unlabelled[int(row)] for row in self.by_length[rows]]
+        return item
 
 
-def discriminative_optimizer(model, args, decay):
-    """AdamW with ULMFiT's discriminative learning rates: the head at `args.learning_rate`, the top recurrent layer at
-    that rate / `decay`, each layer below at a further / `decay`, the embedding lowest; biases without weight decay,
-    as the Trainer's own optimizer has them."""
-    stages = encoder_stages(model)
-    in_encoder = {id(param) for stage in stages for param in stage}
-    head = [param for param in model.parameters() if id(param) not in in_encoder]
-    names = {id(param): name for name, param in model.named_parameters()}
-    groups = []
-    for depth, params in enumerate([head, *reversed(stages)]):  # the head first, then from the top layer down
-        for is_bias in (False, True):
-            chosen = [param for param in params if param.requires_grad and ("bias" in names[id(param)]) == is_bias]
-            if chosen:
-                groups.append({"params": chosen, "lr": args.learning_rate / decay**depth,
-                               "weight_decay": 0.0 if is_bias else args.weight_decay})
-    return torch.optim.AdamW(groups, lr=args.learning_rate, betas=(args.adam_beta1, args.adam_beta2),
-                             eps=args.adam_epsilon)
+class UnlabelledCollator:
+    """Pads a training batch as `collator` does; the unlabelled reviews its reviews brought become one more padded
+    batch: `unlabelled_input_ids`, `unlabelled_attention_mask` (and `unlabelled_teacher_logits`)."""
+
+    def __init__(self, collator):
+        self.collator = collator
+
+    def __call__(self, features):
+        unlabelled = [row for feature in features for row in feature.pop("unlabelled", [])]
+        batch = self.collator(features)
+        if unlabelled:
+            batch.update({f"unlabelled_{name}": value for name, value in self.collator(unlabelled).items()})
+        return batch
+
+
+class EpochCallback(TrainerCallback):
+    """Tells the training dataset which epoch begins (a resumed run included), before its batches are drawn."""
+
+    def __init__(self, dataset):
+        self.dataset = dataset
+
+    def on_epoch_begin(self, args, state, control, **kwargs):
+        self.dataset.set_epoch(int(state.epoch or 0))
 
 
 class CheckpointCompleteCallback(TrainerCallback):
@@ -200,23 +178,6 @@ class ElapsedTimeCallback(TrainerCallback):
     def on_log(self, args, state, control, logs=None, **kwargs):
         if state.log_history:
             state.log_history[-1]["elapsed_s"] = round(time.time() - self.started, 1)
-
-
-class GradualUnfreezingCallback(TrainerCallback):
-    """ULMFiT's gradual unfreezing: epoch 0 trains the head only; epoch k also the top k encoder stages (the top
-    recurrent layer first, the embedding last). A frozen parameter gets no gradient, so AdamW leaves it as it is.
-    The stages follow the epoch number, so a resumed run freezes what the uninterrupted one froze."""
-
-    def __init__(self, model, keep_embedding_frozen=False):
-        self.stages = encoder_stages(model)[::-1]  # top layer first
-        self.keep_embedding_frozen = keep_embedding_frozen
-
-    def on_epoch_begin(self, args, state, control, **kwargs):
-        epoch = int(state.epoch or 0)
-        for depth, stage in enumerate(self.stages):
-            is_embedding = depth == len(self.stages) - 1
-            for param in stage:
-                param.requires_grad = depth < epoch and not (is_embedding and self.keep_embedding_frozen)
 
 
 def complete_checkpoints(output_dir, remove_partial=False):

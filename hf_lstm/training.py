@@ -24,11 +24,10 @@ from transformers import (
 )
 from transformers.tokenization_utils_base import VERY_LARGE_INTEGER
 
-from .arguments import SHAPE_FIELDS, ArgumentError, parse_arguments
-from .averaging import use_checkpoint_average
+from .arguments import SHAPE_FIELDS, ArgumentError, parse_arguments, reads_unlabelled_batches
 from .configuration_lstm import LSTMConfig
 from .data import DataError, prepare_data
-from .distillation import TeacherError, resolve_teacher, teacher_report
+from .distillation import TeacherError, teacher_report
 from .embeddings import load_pretrained_embeddings, train_word2vec_embeddings
 from .hardware import cpu_threads, launch_problem
 from .hub import HubError, push, resolve_model
@@ -42,10 +41,8 @@ from .prediction import prediction_records, results_from_logits
 from .trainer import (
     CheckpointCompleteCallback,
     ElapsedTimeCallback,
-    GradualUnfreezingCallback,
     LSTMTrainer,
     ResumeError,
-    complete_checkpoints,
     resume_checkpoint,
 )
 
@@ -141,14 +138,15 @@ def run(argv=None):
     check_output_dir(training_args.output_dir, training_args.overwrite_output_dir, training_args.resume)
     started = time.time()
     base, base_tokenizer = load_base(model_args.model_name_or_path, training_args.hub_dir)
-    teachers = {name: resolve_teacher(name, training_args.hub_dir)
+    teachers = {name: resolve_model(name, training_args.hub_dir)
                 for name in model_args.teacher_model_name_or_path or []}
     with training_args.main_process_first(desc="preparing data"):
         splits, tokenizer, label_names = prepare_data(data_args, base_tokenizer, teachers)
     set_seed(training_args.seed)
     model = build_model(model_args, data_args, tokenizer, label_names, base)
     embedding_start = start_weights(model, model_args, data_args, tokenizer, splits, training_args.seed)
-    trainer = build_trainer(model, tokenizer, splits, label_names, model_args, training_args, started)
+    unlabelled = splits.get("unlabelled") if reads_unlabelled_batches(model_args, training_args) else None
+    trainer = build_trainer(model, tokenizer, splits, label_names, unlabelled, training_args, started)
     checkpoint = None
     if training_args.resume:
         checkpoint = resume_checkpoint(training_args.output_dir, training_args.world_size,
@@ -156,7 +154,6 @@ def run(argv=None):
     elif Path(training_args.output_dir).exists() and trainer.is_world_process_zero():
         set_aside_previous_checkpoints(training_args.output_dir)  # never mixed into this run, kept until it saves
     trainer.log_metrics("train", trainer.train(resume_from_checkpoint=checkpoint).metrics)
-    average = average_last_checkpoints(trainer, training_args.average_last_checkpoints)
     # Score with the float32 model that is saved (not under the bf16 autocast that accelerate put around the forward
     # pass for training), so the saved model predicts exactly what was scored.
     trainer.accelerator.unwrap_model(trainer.model, keep_fp32_wrapper=False)
@@ -165,8 +162,7 @@ def run(argv=None):
     else:
         scored, files, logits = score_test_split(trainer, splits["test"], label_names)
     distilled = teacher_report(splits["test"], logits, label_names, list(teachers)) if teachers else None
-    files |= run_files(trainer, model_args, data_args, splits, scored, average, embedding_start, started, argv, base,
-                       distilled)
+    files |= run_files(trainer, model_args, data_args, splits, scored, embedding_start, started, argv, base, distilled)
     save_final_model(trainer, training_args.output_dir, files)
     if trainer.is_world_process_zero():
         print(json.dumps(scored, indent=2))
@@ -210,8 +206,7 @@ def start_weights(model, model_args, data_args, tokenizer, splits, seed):
         logger.info("%s: vectors found for %.1f%% of the vocabulary", model_args.pretrained_vectors, 100 * share)
     text = training_text(splits)
     if model_args.word2vec_epochs:
-        share = train_word2vec_embeddings(model, tokenizer, text, model_args.word2vec_epochs, seed=seed,
-                                          skipgram=model_args.word2vec_skipgram)
+        share = train_word2vec_embeddings(model, tokenizer, text, model_args.word2vec_epochs, seed=seed)
         found["word2vec_vocabulary_share"] = share
         logger.info("word2vec on the training split%s: vectors learned for %.1f%% of the vocabulary",
                     " and the unlabelled reviews" if "unlabelled" in splits else "", 100 * share)
@@ -236,12 +231,11 @@ def token_counts(dataset, vocab_size):
     return counts
 
 
-def build_trainer(model, tokenizer, splits, label_names, model_args, training_args, started):
-    """The `LSTMTrainer` of a run, with its collator, metrics and callbacks."""
+def build_trainer(model, tokenizer, splits, label_names, unlabelled, training_args, started):
+    """The `LSTMTrainer` of a run, with its collator, metrics and callbacks; `unlabelled`: the reviews whose batches
+    the training objectives read, or None."""
     language_modeling = isinstance(model, LSTMForCausalLM)
     callbacks = [CheckpointCompleteCallback(), ElapsedTimeCallback(started)]
-    if model_args.gradual_unfreezing:
-        callbacks.append(GradualUnfreezingCallback(model, keep_embedding_frozen=model_args.freeze_embeddings))
     if training_args.early_stopping_patience:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=training_args.early_stopping_patience))
     return LSTMTrainer(
@@ -256,30 +250,14 @@ def build_trainer(model, tokenizer, splits, label_names, model_args, training_ar
         ),
         compute_metrics=None if language_modeling else build_compute_metrics(label_names),
         callbacks=callbacks,
-        layer_learning_rate_decay=model_args.layer_learning_rate_decay,
-        unlabelled_dataset=splits.get("unlabelled") if model_args.reads_unlabelled_batches else None,
+        unlabelled_dataset=unlabelled,
     )
 
 
-def average_last_checkpoints(trainer, count):
-    """With `--average_last_checkpoints N`: the average of the last N checkpoints, kept if validation prefers it
-    (`averaging.use_checkpoint_average`); None when off."""
-    if not count:
-        return None
-    trainer.accelerator.wait_for_everyone()  # with several processes, the main one writes the checkpoints
-    return use_checkpoint_average(trainer, complete_checkpoints(trainer.args.output_dir)[-count:])
-
-
-def run_files(trainer, model_args, data_args, splits, scored, average, embedding_start, started, argv, base,
-              distilled=None):
+def run_files(trainer, model_args, data_args, splits, scored, embedding_start, started, argv, base, distilled=None):
     """The files a run writes beside its model: the card, all_results.json, log_history.json, the training curves;
     `distilled`: the teachers' test scores and the student's agreement with them (`distillation.teacher_report`)."""
     args = trainer.args
-    if average and average["used"]:
-        weights = f"the average of the last {len(average['checkpoints'])} epoch checkpoints"
-        validation_value = average["validation"]
-    else:
-        weights, validation_value = "the best epoch", trainer.state.best_metric
     elapsed = time.time() - started
     results = {
         "validation" if data_args.task == "language_modeling" else "test": scored,
@@ -293,7 +271,6 @@ def run_files(trainer, model_args, data_args, splits, scored, average, embedding
         "world_size": args.world_size,
         "cpu_threads": torch.get_num_threads(),
         **embedding_start,
-        "checkpoint_average": average,
         "distillation": distilled,
     }
     card = build_model_card(
@@ -302,10 +279,9 @@ def run_files(trainer, model_args, data_args, splits, scored, average, embedding
         args,
         splits,
         scored,
-        (args.metric_for_best_model, validation_value),
+        (args.metric_for_best_model, trainer.state.best_metric),
         elapsed,
         " ".join(["python scripts/train.py", *(sys.argv[1:] if argv is None else argv)]),
-        weights=weights,
         base_model=hub_revision(model_args.model_name_or_path, base),
         distilled=distilled,
         word2vec=embedding_start["word2vec_vocabulary_share"] is not None,

@@ -76,7 +76,7 @@ def int8_matmul_speedup(config, rows=64, calls=200):
     an LSTM's inference work is such products, so int8 inference gains about this ratio at most."""
     hidden = config.hidden_size
     x = torch.randn(rows, hidden)
-    fp32 = torch.nn.Sequential(torch.nn.Linear(hidden, LSTMPreTrainedModel.GATES[config.cell_type] * hidden))
+    fp32 = torch.nn.Sequential(torch.nn.Linear(hidden, gate_rows(config)))
     int8 = quantize_int8(fp32)  # what --quantize int8 does to the model's linear layers
     rates = {}
     for name, layer in (("fp32", fp32), ("int8", int8)):
@@ -99,7 +99,7 @@ def onnx_int8_matmul_speedup(config, rows=64, calls=200):
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     hidden = config.hidden_size
-    weight = np.random.default_rng(0).standard_normal((hidden, LSTMPreTrainedModel.GATES[config.cell_type] * hidden)).astype(np.float32)
+    weight = np.random.default_rng(0).standard_normal((hidden, gate_rows(config))).astype(np.float32)
     graph = helper.make_graph(
         [helper.make_node("MatMul", ["x", "w"], ["y"])], "product",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, [rows, hidden])],

@@ -12,8 +12,7 @@ from dataclasses import dataclass, field
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # offline: no usage reports
 
 import hf_lstm  # noqa: E402,F401  (registers the hf_lstm model type)
-from hf_lstm.cli import one_error_line, parse_command_line  # noqa: E402
-from hf_lstm.demo import build_demo, check_port_free  # noqa: E402
+from hf_lstm.cli import one_error_line, parse_command_line, require_extra  # noqa: E402
 from hf_lstm.prediction import load_classifier  # noqa: E402
 
 
@@ -30,6 +29,9 @@ class DemoArguments:
 
 def main(argv=None):
     (args,) = parse_command_line(DemoArguments, argv=argv)
+    require_extra("demo", "gradio")
+    from hf_lstm.demo import build_demo, check_port_free
+
     with one_error_line():
         check_port_free(args.host, args.port)
         classifier = load_classifier(args.model, hub_dir=args.hub_dir, quantize=args.quantize, backend=args.backend)

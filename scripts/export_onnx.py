@@ -10,16 +10,15 @@ The float32 graph is checked against PyTorch on a sample batch (largest logit di
 from dataclasses import dataclass, field
 
 import hf_lstm  # noqa: F401  (registers the hf_lstm model type)
-from hf_lstm.cli import one_error_line, parse_command_line
+from hf_lstm.cli import one_error_line, parse_command_line, require_extra
 from hf_lstm.hub import resolve_model
-from hf_lstm.onnx_model import QUANTIZED_FILE, export_onnx
 
 
 @dataclass
 class ExportArguments:
     hub_dir: str | None = field(default=None, metadata={"help": "Hub directory to take the model from."})
     quantize: str | None = field(
-        default=None, metadata={"help": f"int8: also write {QUANTIZED_FILE} (ONNX Runtime dynamic int8 quantisation)."}
+        default=None, metadata={"help": "int8: also write model_quantized.onnx (ONNX Runtime dynamic int8 quantisation)."}
     )
 
 
@@ -28,6 +27,9 @@ def main(argv=None):
         ("model", "A trained model folder, or org/name[@revision] with --hub_dir."),
         ("out_dir", "Folder to write the ONNX package to (an earlier export there is replaced)."),
     ], argv)
+    require_extra("onnx", "onnx", "onnxruntime", "onnxscript")
+    from hf_lstm.onnx_model import export_onnx
+
     with one_error_line(ValueError, OSError, RuntimeError):
         model = resolve_model(positional.model, args.hub_dir)
         difference = export_onnx(model, positional.out_dir, quantize=args.quantize)

@@ -113,8 +113,9 @@ def test_a_teacher_whose_label_names_differ_is_refused_naming_both_lists(tmp_pat
 
 def test_a_missing_teacher_or_one_without_safetensors_is_refused_naming_it(tmp_path, bert_teacher, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    with pytest.raises(TeacherError, match="--teacher_model_name_or_path nobody/nothing: no such folder"):
-        distillation.resolve_teacher("nobody/nothing")
+    with pytest.raises(SystemExit, match="error: nobody/nothing: no such model folder, and the Hugging Face Hub"):
+        hf_lstm.training.main(TINY + ["--teacher_model_name_or_path", "nobody/nothing", "--output_dir",
+                                      str(tmp_path / "out"), "--cache_dir", str(tmp_path / "cache")])
     pickled = tmp_path / "pickled"
     pickled.mkdir()
     (pickled / "config.json").write_text((bert_teacher / "config.json").read_text())

@@ -233,12 +233,23 @@ def test_a_tag_names_one_revision_for_good_unless_moved_on_purpose(saved_model, 
     assert f"tag 'v1' moved from revision {first} to {second}" in caplog.text
 
 
-def test_a_model_name_that_is_no_folder_is_looked_up_in_hf_hub_cache_or_refused(saved_model, tmp_path, monkeypatch):
+def test_a_model_name_that_is_no_folder_resolves_through_huggingface_hubs_own_cache_rules(saved_model, tmp_path,
+                                                                                         monkeypatch):
     hub = tmp_path / "hub"
     revision = push(saved_model, "team/sentiment", hub, tag="v1")
-    monkeypatch.delenv("HF_HUB_CACHE", raising=False)
-    with pytest.raises(HubError, match="team/sentiment@v1: no such model folder; .* pass --hub_dir DIR"):
+    from huggingface_hub import constants  # what HF_HUB_OFFLINE and HF_HUB_CACHE set when the process starts
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "empty"))
+    with pytest.raises(HubError, match=r"team/sentiment@v1: no such model folder, and the Hugging Face Hub did not give "
+                                       r"it \(LocalEntryNotFoundError\); .* pass --hub_dir DIR"):
         resolve_model("team/sentiment@v1")
     assert resolve_model(str(saved_model)) == str(saved_model)  # a folder is a folder
-    monkeypatch.setenv("HF_HUB_CACHE", str(hub))
-    assert resolve_model("team/sentiment@v1") == str(hub / "models--team--sentiment" / "snapshots" / revision)
+    snapshot = str(hub / "models--team--sentiment" / "snapshots" / revision)
+    assert resolve_model("team/sentiment@v1", hub_dir=hub) == snapshot  # a hub directory: verified first
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(hub))  # a Hugging Face cache, read as huggingface_hub reads it
+    assert resolve_model("team/sentiment@v1") == snapshot
+    # a real cache names snapshots by git commit: huggingface_hub reads it where the hub directory's check would not
+    (hub / "models--team--sentiment" / "snapshots" / revision).rename(hub / "models--team--sentiment" / "snapshots" / ("a" * 40))
+    (hub / "models--team--sentiment" / "refs" / "v1").write_text("a" * 40)
+    assert resolve_model("team/sentiment@v1").endswith("a" * 40)

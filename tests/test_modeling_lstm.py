@@ -30,73 +30,17 @@ def test_regression_loss_is_mse():
     assert torch.allclose(output.loss, ((output.logits.squeeze(-1) - labels) ** 2).mean())
 
 
-def test_expected_value_loss_adds_squared_error_of_expected_rating():
-    stars = {i: str(i + 1) for i in range(5)}
-    config = tiny_config(num_labels=5, id2label=stars, expected_value_loss_weight=0.5)
-    model = LSTMForSequenceClassification(config).eval()
-    input_ids = torch.randint(2, 50, (4, 5))
-    labels = torch.tensor([0, 4, 2, 3])
-    output = model(input_ids, labels=labels)
-    cross_entropy = torch.nn.functional.cross_entropy(output.logits, labels)
-    expected = output.logits.softmax(-1) @ torch.arange(1.0, 6.0)
-    assert torch.allclose(output.loss, cross_entropy + 0.5 * ((expected - (labels + 1.0)) ** 2).mean())
-
-
-def test_expected_value_loss_needs_numeric_classes():
-    config = tiny_config(num_labels=2, id2label={0: "neg", 1: "pos"}, expected_value_loss_weight=1.0)
-    with pytest.raises(ValueError, match=r"numbers.*\['neg', 'pos'\]"):
-        LSTMForSequenceClassification(config)
-
-
-def test_adversarial_loss_adds_the_loss_at_embeddings_moved_along_their_gradient():
-    torch.manual_seed(0)
-    model = LSTMForSequenceClassification(tiny_config(bidirectional=True, adversarial_epsilon=0.5)).train()
-    input_ids = torch.randint(2, 50, (3, 6))
-    mask = torch.tensor([[1] * 6, [1] * 4 + [0] * 2, [1] * 2 + [0] * 4])
-    labels = torch.tensor([0, 1, 1])
-    loss = model(input_ids, attention_mask=mask, labels=labels).loss
-
-    def clean_loss(embeddings):
-        pooled = model.lstm(input_ids, attention_mask=mask, inputs_embeds=embeddings).pooler_output
-        return torch.nn.functional.cross_entropy(model.classifier(pooled), labels)
-
-    embeddings = model.lstm.embeddings(input_ids).detach().requires_grad_()
-    clean = clean_loss(embeddings)
-    (gradient,) = torch.autograd.grad(clean, embeddings)
-    moved = embeddings + 0.5 * gradient / gradient.flatten(1).norm(dim=1).view(-1, 1, 1)
-    assert torch.allclose(loss, clean + clean_loss(moved))
-    assert clean_loss(moved) > clean  # the move raises the loss
-    assert torch.allclose(moved[1, 4:], embeddings[1, 4:])  # padding gets no gradient, so it does not move
-    loss.backward()
-    assert model.lstm.embeddings.weight.grad.abs().sum() > 0
-
-
-def test_adversarial_loss_is_for_training_only():
-    torch.manual_seed(0)
-    model = LSTMForSequenceClassification(tiny_config(adversarial_epsilon=5.0)).eval()
-    input_ids, labels = torch.randint(2, 50, (3, 6)), torch.tensor([0, 1, 1])
-    output = model(input_ids, labels=labels)
-    assert torch.allclose(output.loss, torch.nn.functional.cross_entropy(output.logits, labels))
-
-
-def test_adversarial_training_needs_trainable_embeddings_and_a_non_negative_epsilon():
-    model = LSTMForSequenceClassification(tiny_config(adversarial_epsilon=1.0)).train()
-    model.lstm.embeddings.weight.requires_grad_(False)
-    with pytest.raises(ValueError, match="needs trainable embeddings"):
-        model(torch.randint(2, 50, (2, 5)), labels=torch.tensor([0, 1]))
-    with pytest.raises(ValueError, match=r"adversarial_epsilon must be 0 \(off\) or positive; got -1.0"):
-        LSTMForSequenceClassification(tiny_config(adversarial_epsilon=-1.0))
-
-
 def test_inputs_embeds_replace_the_lookup_and_must_match_the_ids(tiny_model):
     input_ids = torch.randint(2, 50, (2, 5))
     embeddings = tiny_model.lstm.embeddings(input_ids)
     output = tiny_model.lstm(input_ids, output_hidden_states=True)
-    assert torch.equal(tiny_model.lstm(input_ids, inputs_embeds=embeddings).pooler_output, output.pooler_output)
+    assert torch.equal(tiny_model.lstm(inputs_embeds=embeddings).pooler_output, output.pooler_output)
     assert len(output.hidden_states) == 2 and torch.equal(output.hidden_states[0], embeddings)
     assert torch.equal(output.hidden_states[-1], output.last_hidden_state)
-    with pytest.raises(ValueError, match=r"inputs_embeds must have shape.*\(2, 5\).*got \(2, 4, 8\)"):
-        tiny_model.lstm(input_ids, inputs_embeds=embeddings[:, :4])
+    with pytest.raises(ValueError, match="either input_ids or inputs_embeds"):
+        tiny_model.lstm(input_ids, inputs_embeds=embeddings)
+    with pytest.raises(ValueError, match=r"inputs_embeds must have shape \(batch, time > 0, embedding_dim\)"):
+        tiny_model.lstm(inputs_embeds=embeddings[0])
 
 
 @pytest.mark.parametrize("cell_type", ["lstm", "gru", "rnn"])
@@ -151,17 +95,6 @@ def test_empty_review_is_read_as_one_pad_token(tiny_model):
     assert torch.isfinite(empty).all() and torch.allclose(empty, pad)
 
 
-def test_bad_config_values_are_refused():
-    with pytest.raises(ValueError, match="pooling"):
-        LSTMModel(tiny_config(pooling="sum"))
-    with pytest.raises(ValueError, match="cell_type"):
-        LSTMModel(tiny_config(cell_type="transformer"))
-    with pytest.raises(ValueError, match="reference"):
-        LSTMModel(tiny_config(cell_type="gru", lstm_impl="reference"))
-    with pytest.raises(ValueError, match=r"recurrent_dropout is a probability in \[0, 1\); got 1.0"):
-        LSTMModel(tiny_config(recurrent_dropout=1.0))
-
-
 def test_reference_lstm_equals_torch_lstm_outputs_and_gradients():
     torch.manual_seed(0)
     reference = ReferenceLSTM(5, 7)
@@ -201,31 +134,6 @@ def test_forget_gate_bias_starts_at_one():
     model = LSTMForSequenceClassification(tiny_config())
     bias = model.lstm.layers[0].forward_cell.bias_ih_l0
     assert torch.all(bias[6:12] == 1.0)
-
-
-@pytest.mark.parametrize("cell_type", ["lstm", "gru"])
-def test_recurrent_dropout_drops_hidden_to_hidden_weights_in_training_only(cell_type):
-    torch.manual_seed(0)
-    model = LSTMForSequenceClassification(tiny_config(cell_type=cell_type, pooling="mean", recurrent_dropout=0.5))
-    plain = LSTMForSequenceClassification(tiny_config(cell_type=cell_type, pooling="mean"))
-    plain.load_state_dict(model.state_dict())
-    assert model.state_dict().keys() == plain.state_dict().keys()  # saved weights keep their names
-    input_ids = torch.randint(2, 50, (3, 7))
-    # Evaluation: all the weights, as without recurrent dropout.
-    assert torch.equal(model.eval()(input_ids).logits, plain.eval()(input_ids).logits)
-    # Training: the same as a model whose hidden-to-hidden weights are the dropped-out ones (same random draw).
-    torch.manual_seed(1)
-    trained = model.train()(input_ids, labels=torch.tensor([0, 1, 1]))
-    torch.manual_seed(1)
-    cell = plain.lstm.layers[0].forward_cell
-    dropped = torch.nn.functional.dropout(cell.weight_hh_l0.detach(), 0.5)
-    assert (dropped == 0).any() and (dropped != 0).any()
-    with torch.no_grad():
-        cell.weight_hh_l0.copy_(dropped)
-    assert torch.allclose(trained.logits, plain.train()(input_ids).logits, atol=1e-6)
-    trained.loss.backward()
-    weight = model.lstm.layers[0].forward_cell.weight_hh_l0
-    assert isinstance(weight, torch.nn.Parameter) and weight.grad is not None and weight.grad.abs().sum() > 0
 
 
 def tiny_lm(**overrides):
@@ -312,12 +220,6 @@ def test_recurrent_flops_per_token_count_every_gate_direction_and_layer():
     assert two.recurrent_flops_per_token() == 3 * (2 * 2 * 3 * 2 * (3 + 2) + 2 * 2 * 3 * 2 * (4 + 2))
 
 
-def semi_supervised_model(**overrides):
-    torch.manual_seed(0)
-    values = dict(bidirectional=True, pooling="mean_max", normalize_embeddings=True, virtual_adversarial_epsilon=2.0)
-    return LSTMForSequenceClassification(tiny_config(**(values | overrides)))
-
-
 def test_normalised_embeddings_have_frequency_weighted_mean_0_and_variance_1():
     model = LSTMForSequenceClassification(tiny_config(vocab_size=4, embedding_dim=2, normalize_embeddings=True))
     with torch.no_grad():
@@ -335,7 +237,8 @@ def test_normalised_embeddings_have_frequency_weighted_mean_0_and_variance_1():
 
 
 def test_normalised_embeddings_and_their_frequencies_are_saved_with_the_model(tmp_path):
-    model = semi_supervised_model().eval()
+    torch.manual_seed(0)
+    model = LSTMForSequenceClassification(tiny_config(bidirectional=True, normalize_embeddings=True)).eval()
     model.lstm.set_token_frequencies(torch.arange(50))
     model.save_pretrained(tmp_path)
     loaded = LSTMForSequenceClassification.from_pretrained(tmp_path).eval()
@@ -344,113 +247,11 @@ def test_normalised_embeddings_and_their_frequencies_are_saved_with_the_model(tm
     assert torch.equal(loaded(input_ids).logits, model(input_ids).logits)
 
 
-def test_the_virtual_adversarial_perturbation_has_norm_epsilon_and_changes_the_prediction_more_than_a_random_one():
-    model = semi_supervised_model(virtual_adversarial_epsilon=3.0).eval()  # no dropout: the change is the direction's
-    model.lstm.set_token_frequencies(torch.ones(50))
-    input_ids = torch.randint(2, 50, (4, 6))
-    mask = torch.tensor([[1] * 6, [1] * 6, [1] * 4 + [0] * 2, [1] * 2 + [0] * 4])
-    embeddings = model.lstm.embed(input_ids).detach()
-    logits = model(input_ids, attention_mask=mask).logits.detach()
-    perturbation = model.virtual_adversarial_perturbation(input_ids, mask, embeddings, logits, seed=7)
-    assert torch.allclose(perturbation.flatten(1).norm(dim=1), torch.full((4,), 3.0))
-    assert torch.equal(perturbation[3, 2:], torch.zeros(4, 8))  # padding is never moved
-    adversarial = model.change_of(logits, model.perturbed_logits(input_ids, mask, embeddings + perturbation))
-    torch.manual_seed(1)
-    random = torch.randn_like(embeddings) * mask.unsqueeze(-1)
-    random = 3.0 * random / random.flatten(1).norm(dim=1).view(-1, 1, 1)
-    by_chance = model.change_of(logits, model.perturbed_logits(input_ids, mask, embeddings + random))
-    assert (adversarial > by_chance).all(), (adversarial, by_chance)
-
-
-def test_the_random_direction_of_a_review_does_not_depend_on_its_batch_or_padding():
-    from hf_lstm.modeling_lstm import random_directions
-
-    ids = torch.tensor([[5, 6, 7, 0, 0], [8, 9, 10, 11, 12]])
-    alone = random_directions(ids[:1, :3], torch.tensor([3]), 4, seed=11)
-    together = random_directions(ids, torch.tensor([3, 5]), 4, seed=11)
-    assert torch.equal(together[0, :3], alone[0]) and torch.equal(together[0, 3:], torch.zeros(2, 4))
-    assert not torch.equal(random_directions(ids, torch.tensor([3, 5]), 4, seed=12), together)
-
-
-def test_entropy_term_is_the_weighted_mean_entropy_of_the_unlabelled_predictions():
-    from hf_lstm.modeling_lstm import entropy
-
-    probabilities = torch.tensor([[0.5, 0.5], [0.9, 0.1]])
-    by_hand = torch.tensor([math.log(2), -(0.9 * math.log(0.9) + 0.1 * math.log(0.1))])
-    assert torch.allclose(entropy(probabilities.log()), by_hand)
-    model = semi_supervised_model(virtual_adversarial_epsilon=0.0, entropy_weight=0.5).train()
-    model.dropout.p = model.lstm.embedding_dropout.p = 0.0
-    input_ids, unlabelled = torch.randint(2, 50, (3, 6)), torch.randint(2, 50, (4, 5))
-    output = model(input_ids, labels=torch.tensor([0, 1, 1]), unsupervised_input_ids=unlabelled)
-    expected = 0.5 * entropy(model.eval()(unlabelled).logits).mean()
-    assert torch.allclose(output.loss_terms["entropy"], expected)
-    assert torch.allclose(output.loss, output.loss_terms["supervised"] + output.loss_terms["entropy"])
-
-
-def test_unlabelled_reviews_never_enter_the_supervised_loss_and_no_term_changes_a_prediction():
-    model = semi_supervised_model(entropy_weight=1.0, adversarial_epsilon=1.0).train()
-    model.lstm.set_token_frequencies(torch.ones(50))
-    model.dropout.p = model.lstm.embedding_dropout.p = 0.0
-    input_ids, labels = torch.randint(2, 50, (3, 6)), torch.tensor([0, 1, 1])
-    alone = model(input_ids, labels=labels, perturbation_seed=3)
-    with_unlabelled = model(input_ids, labels=labels, unsupervised_input_ids=torch.randint(2, 50, (5, 4)),
-                            perturbation_seed=3)
-    assert torch.equal(with_unlabelled.loss_terms["supervised"], alone.loss_terms["supervised"])
-    assert torch.equal(alone.loss_terms["supervised"], torch.nn.functional.cross_entropy(alone.logits, labels))
-    assert set(with_unlabelled.loss_terms) == {"supervised", "adversarial", "virtual_adversarial", "entropy"}
-    assert torch.allclose(with_unlabelled.loss, sum(with_unlabelled.loss_terms.values()))
-    model.eval()
-    plain = LSTMForSequenceClassification(tiny_config(bidirectional=True, pooling="mean_max",
-                                                      normalize_embeddings=True)).eval()
-    plain.load_state_dict(model.state_dict())
-    evaluated = model(input_ids, labels=labels)
-    assert torch.equal(evaluated.logits, plain(input_ids).logits) and evaluated.loss_terms is None
-    assert torch.allclose(evaluated.loss, torch.nn.functional.cross_entropy(evaluated.logits, labels))
-
-
-def test_regression_smoothness_is_the_squared_change_of_the_rating_and_entropy_is_refused():
-    config = dict(num_labels=1, problem_type="regression")
-    model = semi_supervised_model(**config).train()
-    output = model(torch.randint(2, 50, (3, 6)), labels=torch.tensor([1.0, 4.0, 5.0]), perturbation_seed=1)
-    assert output.loss_terms["virtual_adversarial"] > 0
-    from hf_lstm.modeling_lstm import squared_change
-
-    assert torch.equal(squared_change(torch.tensor([[1.0], [2.0]]), torch.tensor([[1.5], [0.0]])),
-                       torch.tensor([0.25, 4.0]))
-    with pytest.raises(ValueError, match="entropy_weight is for classification"):
-        tiny_config(entropy_weight=1.0, **config)
-
-
-def test_distillation_term_is_the_tempered_kl_from_the_teachers_average_on_a_hand_example():
-    from hf_lstm.modeling_lstm import distillation_divergence, distillation_squared_error
-
-    student, teacher = torch.tensor([[0.0, 0.0]]), torch.tensor([[[math.log(3), 0.0]]])  # q = (1/2, 1/2)
-    by_hand = 0.75 * math.log(0.75 / 0.5) + 0.25 * math.log(0.25 / 0.5)  # p = (3/4, 1/4), T = 1
-    assert distillation_divergence(student, teacher, 1.0).item() == pytest.approx(by_hand)
-    tempered = [math.sqrt(3) / (math.sqrt(3) + 1), 1 / (math.sqrt(3) + 1)]  # softmax((ln 3) / 2, 0)
-    by_hand = 4 * sum(p * math.log(p / 0.5) for p in tempered)  # T**2 = 4
-    assert distillation_divergence(student, teacher, 2.0).item() == pytest.approx(by_hand)
-    opposite = torch.tensor([[[math.log(3), 0.0], [0.0, math.log(3)]]])  # two teachers average to (1/2, 1/2)
-    assert distillation_divergence(student, opposite, 1.0).item() == pytest.approx(0.0, abs=1e-7)
-    ratings = distillation_squared_error(torch.tensor([[3.0]]), torch.tensor([[[4.0], [5.0]]]))
-    assert ratings.tolist() == [2.25]  # (3 - 4.5) ** 2
-
-
-def test_the_distilled_loss_is_alpha_cross_entropy_plus_the_term_over_labelled_and_unlabelled_reviews():
-    from hf_lstm.modeling_lstm import distillation_divergence
-
-    torch.manual_seed(0)
-    model = LSTMForSequenceClassification(tiny_config(distillation_alpha=0.3, distillation_temperature=2.0)).train()
-    input_ids, unlabelled = torch.randint(2, 50, (3, 6)), torch.randint(2, 50, (4, 5))
-    labels = torch.tensor([0, 1, 1])
-    teachers, unlabelled_teachers = torch.randn(3, 2, 2), torch.randn(4, 2, 2)  # (reviews, 2 teachers, 2 classes)
-    output = model(input_ids, labels=labels, teacher_logits=teachers, unsupervised_input_ids=unlabelled,
-                   unsupervised_teacher_logits=unlabelled_teachers)
-    unlabelled_logits = model(unlabelled).logits  # no labels: the plain forward pass
-    cross_entropy = torch.nn.functional.cross_entropy(output.logits, labels)
-    kl = torch.cat([distillation_divergence(output.logits, teachers, 2.0),
-                    distillation_divergence(unlabelled_logits, unlabelled_teachers, 2.0)])
-    assert output.loss.item() == pytest.approx((0.3 * cross_entropy + 0.7 * kl.mean()).item(), rel=1e-6)
-    assert set(output.loss_terms) == {"supervised", "distillation"}
-    assert model.eval()(input_ids, labels=labels, teacher_logits=teachers).loss.item() == pytest.approx(
-        torch.nn.functional.cross_entropy(output.logits, labels).item(), rel=1e-6)  # evaluation: the labels' loss
+def test_each_problem_type_has_its_standard_loss_and_inputs_embeds_give_the_ids_logits(tiny_model):
+    input_ids = torch.randint(2, 50, (3, 6))
+    tiny_model.config.problem_type = "multi_label_classification"
+    labels = torch.tensor([[1.0, 0.0], [1.0, 1.0], [0.0, 0.0]])
+    output = tiny_model(input_ids, labels=labels, output_hidden_states=True)
+    assert torch.allclose(output.loss, torch.nn.functional.binary_cross_entropy_with_logits(output.logits, labels))
+    from_embeddings = tiny_model(inputs_embeds=output.hidden_states[0]).logits
+    assert torch.equal(from_embeddings, output.logits)

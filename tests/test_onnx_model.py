@@ -177,6 +177,6 @@ def test_export_script_names_a_model_folder_that_does_not_exist(tmp_path):
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 1 and not (tmp_path / "out").exists()
     assert result.stderr.strip() == (
-        f"error: {tmp_path}/missing: no such model folder; for a model in a hub directory pass --hub_dir DIR (or set "
-        "HF_HUB_CACHE=DIR)"
+        f"error: {tmp_path}/missing: no such model folder, and the Hugging Face Hub did not give it "
+        "(HFValidationError); for a model in a hub directory pass --hub_dir DIR"
     )

@@ -205,13 +205,13 @@ def test_predict_script_names_a_missing_or_non_utf8_file(saved_model, tmp_path):
     assert result.stderr.strip().startswith(f"error: {latin1}: line 2 is not UTF-8 (byte 0xe8); re-save the file")
 
 
-def test_a_model_name_without_a_hub_directory_says_to_give_one(tmp_path):
+def test_a_model_name_that_is_neither_a_folder_nor_on_the_hub_says_to_give_a_hub_directory(tmp_path):
     result = run_script("scripts/predict.py", "--model", "team/sentiment@v1", "fine",
-                        env={k: v for k, v in os.environ.items() if k != "HF_HUB_CACHE"})
+                        env={**os.environ, "HF_HUB_OFFLINE": "1", "HF_HUB_CACHE": str(tmp_path / "cache")})
     assert result.returncode == 1
     assert result.stderr.strip() == (
-        "error: team/sentiment@v1: no such model folder; for a model in a hub directory pass --hub_dir DIR (or set "
-        "HF_HUB_CACHE=DIR)"
+        "error: team/sentiment@v1: no such model folder, and the Hugging Face Hub did not give it "
+        "(LocalEntryNotFoundError); for a model in a hub directory pass --hub_dir DIR"
     )
 
 

@@ -9,8 +9,9 @@ from hf_lstm.arguments import parse_arguments
 from hf_lstm.trainer import (
     COMPLETE_MARKER,
     LSTMTrainer,
+    UnlabelledCollator,
+    WithUnlabelled,
     complete_checkpoints,
-    discriminative_optimizer,
     last_complete_checkpoint,
 )
 
@@ -32,7 +33,6 @@ def tiny_trainer(tmp_path, tokenizer, **kwargs):
 
 def test_predictions_in_length_order_come_back_in_the_datasets_order(tmp_path, tokenizer):
     trainer, dataset = tiny_trainer(tmp_path, tokenizer)
-    sampling = trainer.args.train_sampling_strategy
     output = trainer.predict_in_length_order(dataset)
     assert output.label_ids.tolist() == [1, 0, 0, 1, 1]
     trainer.model.eval()
@@ -40,33 +40,6 @@ def test_predictions_in_length_order_come_back_in_the_datasets_order(tmp_path, t
         for row in range(len(dataset)):  # one review at a time: the logits of its own row
             alone = trainer.model(input_ids=torch.tensor([dataset[row]["input_ids"]])).logits[0].numpy()
             assert np.allclose(output.predictions[row], alone, atol=1e-5), row
-    assert trainer.args.train_sampling_strategy == sampling  # restored
-
-
-def test_loss_terms_are_added_to_the_models_loss(tmp_path, tokenizer):
-    calls = []
-
-    def term(model, inputs, outputs):
-        calls.append(outputs.logits.shape)
-        return torch.tensor(2.5)
-
-    plain, dataset = tiny_trainer(tmp_path, tokenizer)
-    extended, _ = tiny_trainer(tmp_path, tokenizer, loss_terms=[term])
-    extended.model.load_state_dict(plain.model.state_dict())
-    batch = plain.data_collator([{key: dataset[0][key] for key in ("input_ids", "labels")}])
-    assert extended.compute_loss(extended.model, dict(batch)).item() == pytest.approx(
-        plain.compute_loss(plain.model, dict(batch)).item() + 2.5)
-    assert calls == [torch.Size([1, 2])]
-
-
-def test_the_discriminative_optimizer_is_the_trainers_when_asked(tmp_path, tokenizer):
-    trainer, _ = tiny_trainer(tmp_path, tokenizer, layer_learning_rate_decay=2.0)
-    trainer.create_optimizer()
-    rates = sorted({group["lr"] for group in trainer.optimizer.param_groups}, reverse=True)
-    assert rates == [2e-3, 1e-3, 5e-4, 2.5e-4]  # head, top layer, lower layer, embedding
-    plain, _ = tiny_trainer(tmp_path, tokenizer)
-    plain.create_optimizer()
-    assert {group["lr"] for group in plain.optimizer.param_groups} == {2e-3}
 
 
 def test_complete_checkpoints_are_the_marked_ones_ordered_by_step_number(tmp_path):
@@ -80,47 +53,34 @@ def test_complete_checkpoints_are_the_marked_ones_ordered_by_step_number(tmp_pat
     assert not (tmp_path / "checkpoint-200").exists()
 
 
-def test_discriminative_learning_rates_fall_by_the_factor_from_the_head_down_to_the_embedding():
-    model = LSTMForSequenceClassification(tiny_config(num_layers=2, bidirectional=True))
-    model_args, _, training_args = parse_arguments(["configs/tiny.yaml"])
-    optimizer = discriminative_optimizer(model, training_args, decay=2.0)
-    rate = {id(param): group["lr"] for group in optimizer.param_groups for param in group["params"]}
-    decay = {id(param): group["weight_decay"] for group in optimizer.param_groups for param in group["params"]}
-    assert len(rate) == len(list(model.parameters()))  # every parameter trains, once
-    assert rate[id(model.classifier.weight)] == 2e-3
-    assert rate[id(model.lstm.layers[1].forward_cell.weight_hh_l0)] == 2e-3 / 2
-    assert rate[id(model.lstm.layers[0].backward_cell.weight_ih_l0)] == 2e-3 / 4
-    assert rate[id(model.lstm.embeddings.weight)] == 2e-3 / 8
-    assert decay[id(model.classifier.bias)] == 0.0 and decay[id(model.classifier.weight)] == training_args.weight_decay
-
-
-def unlabelled_batches(tokenizer, size, count=23):
-    from hf_lstm.trainer import UnlabelledBatches
-
-    texts = [" ".join(["film"] * (1 + i % 7)) for i in range(count)]
+def reviews(tokenizer, count, longest=7):
+    texts = [" ".join(["film"] * (1 + i % longest)) for i in range(count)]
     ids = tokenizer(texts)["input_ids"]
-    dataset = Dataset.from_dict({"input_ids": ids, "length": [len(row) for row in ids], "row": list(range(count))})
-    return UnlabelledBatches(dataset, size, seed=5, collator=DataCollatorWithPadding(tokenizer)), dataset
+    return Dataset.from_dict({"input_ids": ids, "length": [len(row) for row in ids], "labels": [i % 2 for i in range(count)]})
 
 
-def test_unlabelled_pieces_of_a_step_make_up_the_one_process_batch_and_follow_the_step_only(tokenizer):
-    whole, dataset = unlabelled_batches(tokenizer, size=8)
-    split, _ = unlabelled_batches(tokenizer, size=4)
-    for step in (0, 1, 2, 7):
-        one = whole.piece(step, 0, 1)["input_ids"]  # one process, no accumulation: 8 reviews
-        pieces = [split.piece(step, piece, 2)["input_ids"] for piece in (0, 1)]  # 2 processes or 2 micro-batches
-        rows = [row[row != tokenizer.pad_token_id].tolist() for row in one]
-        assert rows == [row[row != tokenizer.pad_token_id].tolist() for piece in pieces for row in piece]
-        lengths = (one != tokenizer.pad_token_id).sum(1)
-        assert (lengths[:-1] >= lengths[1:]).all()  # length-grouped: longest first
-        assert torch.equal(whole.piece(step, 0, 1)["input_ids"], one)  # the same step again: the same reviews
-    # one pass reads every review at most once: 23 reviews make 2 batches of 8, then a new permutation
-    first_pass = [tuple(row.tolist()) for step in (0, 1) for row in whole.piece(step, 0, 1)["input_ids"]]
-    assert len(first_pass) == 16
-    order = whole.order(8, 0)
-    assert sorted(order.tolist()) == list(range(23)) and not np.array_equal(order, whole.order(8, 1))
+def test_each_labelled_review_brings_unlabelled_ones_of_its_length_rank_and_the_next_of_its_band_each_epoch(tokenizer):
+    labelled, unlabelled = reviews(tokenizer, 10), reviews(tokenizer, 23, longest=5).remove_columns("labels")
+    paired = WithUnlabelled(labelled, unlabelled, ratio=1.0, seed=5)
+    epochs = []
+    for epoch in range(3):
+        paired.set_epoch(epoch)
+        items = [paired[i] for i in range(len(paired))]
+        assert all(len(item["unlabelled"]) == 1 for item in items)
+        epochs.append([tuple(item["unlabelled"][0]["input_ids"]) for item in items])
+        shortest, longest = np.argmin(labelled["length"]), np.argmax(labelled["length"])
+        assert len(items[shortest]["unlabelled"][0]["input_ids"]) <= len(items[longest]["unlabelled"][0]["input_ids"])
+    assert epochs[0] != epochs[1]  # a band of 2 unlabelled reviews per labelled one: the next one each epoch
+    paired.set_epoch(0)
+    assert [tuple(paired[i]["unlabelled"][0]["input_ids"]) for i in range(10)] == epochs[0]  # (seed, epoch, review)
+    half = WithUnlabelled(labelled, unlabelled, ratio=0.5, seed=5)
+    assert sum(len(half[i]["unlabelled"]) for i in range(10)) == 5
 
 
-def test_fewer_unlabelled_reviews_than_a_batch_are_repeated(tokenizer):
-    batches, _ = unlabelled_batches(tokenizer, size=8, count=3)
-    assert batches.piece(0, 0, 1)["input_ids"].shape[0] == 8
+def test_fewer_unlabelled_reviews_than_labelled_ones_are_repeated_and_collated_as_one_more_batch(tokenizer):
+    labelled, unlabelled = reviews(tokenizer, 6), reviews(tokenizer, 2).remove_columns("labels")
+    paired = WithUnlabelled(labelled, unlabelled, ratio=1.0, seed=0)
+    features = [{key: value for key, value in paired[i].items() if key != "length"} for i in range(6)]
+    batch = UnlabelledCollator(DataCollatorWithPadding(tokenizer))(features)
+    assert batch["input_ids"].shape[0] == 6 and batch["unlabelled_input_ids"].shape[0] == 6
+    assert batch["unlabelled_attention_mask"].shape == batch["unlabelled_input_ids"].shape

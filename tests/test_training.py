@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 
+import datasets
 import psutil
 import pytest
 import torch
@@ -29,7 +30,7 @@ from hf_lstm.data import prepare_data
 from hf_lstm.output_folder import OutputFolderError
 from hf_lstm.prediction import load_classifier, predict
 from hf_lstm.output_folder import save_final_model
-from hf_lstm.trainer import GradualUnfreezingCallback, ResumeError, encoder_stages
+from hf_lstm.trainer import ResumeError
 from hf_lstm.training import init_head_bias_from_labels, parse_arguments, run
 
 from .conftest import save_tiny_model, tiny_config
@@ -398,7 +399,7 @@ def test_unlabelled_reviews_read_by_word2vec_alone_feed_its_vectors_and_no_train
     trainer, _ = run(TINY + ["--unlabelled_data", "unsupervised", "--max_unlabelled_samples", "200", "--word2vec_epochs",
                              "1", "--logging_steps", "5", "--output_dir", str(output_dir), "--cache_dir", str(tmp_path / "cache")])
     assert learned == [320 + 200]  # the training split and the unlabelled reviews
-    assert trainer.unlabelled_batches is None  # no term reads a batch of them
+    assert isinstance(trainer.train_dataset, datasets.Dataset)  # no term reads a batch of them
     logged = [entry for entry in json.loads((output_dir / "log_history.json").read_text()) if "loss" in entry]
     assert logged and all(set(entry) & {"loss_entropy", "loss_virtual_adversarial"} == set() for entry in logged)
     assert "also 200 unlabelled reviews (word2vec; never validation or test text)" in (output_dir / "README.md").read_text()
@@ -521,30 +522,6 @@ def test_pretrain_a_two_way_language_model_then_start_a_classifier_from_it(tmp_p
     encoder = classifier.lstm.state_dict()
     assert all(torch.equal(tensor, encoder[name]) for name, tensor in lm.lstm.state_dict().items())  # weights equal
     assert classifier.config.separate_directions and classifier.classifier.weight.shape[0] == 2  # a new head
-
-
-def test_gradual_unfreezing_trains_the_head_first_then_one_more_stage_each_epoch(tmp_path):
-    model = LSTMForSequenceClassification(tiny_config(num_layers=2, bidirectional=True))
-    callback = GradualUnfreezingCallback(model)
-    embedding, lower, upper = encoder_stages(model)
-    trainable = []
-    for epoch in range(4):
-        callback.on_epoch_begin(None, TrainerState(epoch=float(epoch)), None)
-        trainable.append([all(param.requires_grad for param in stage) for stage in (upper, lower, embedding)])
-        assert all(not param.requires_grad for stage in (upper, lower, embedding) for param in stage
-                   if not all(param.requires_grad for param in stage))  # a stage is frozen or trained whole
-    assert trainable == [[False, False, False], [True, False, False], [True, True, False], [True, True, True]]
-    assert all(param.requires_grad for param in model.classifier.parameters())
-
-    # one epoch through the Trainer, started from a saved model: the encoder stays as it was, the head learns
-    cache = tmp_path / "cache"
-    run(TINY + ["--output_dir", str(tmp_path / "base"), "--cache_dir", str(cache)])
-    trainer, _ = run(TINY + ["--model_name_or_path", str(tmp_path / "base"), "--gradual_unfreezing", "true",
-                             "--output_dir", str(tmp_path / "tuned"), "--cache_dir", str(cache)])
-    base = AutoModelForSequenceClassification.from_pretrained(tmp_path / "base").state_dict()
-    tuned = AutoModelForSequenceClassification.from_pretrained(tmp_path / "tuned").state_dict()
-    assert all(torch.equal(tensor, tuned[name]) for name, tensor in base.items() if name.startswith("lstm."))
-    assert not torch.equal(base["classifier.weight"], tuned["classifier.weight"])
 
 
 def test_the_folder_of_the_users_notes_and_data_is_refused_before_anything_is_read(tmp_path, monkeypatch):

@@ -27,7 +27,7 @@ logger = logging.getLogger(__name__)
 OFF = {"normalize_embeddings": False, "adversarial_epsilon": 0.0, "virtual_adversarial_epsilon": 0.0,
        "entropy_weight": 0.0}
 NORMALISED = {"normalize_embeddings": True}
-VARIANTS = {  # (the model's loss options on top of OFF, whether the unlabelled reviews are read)
+VARIANTS = {  # (the options on top of OFF, whether the unlabelled reviews are read)
     "plain": ({}, False),
     "normalised embeddings": (NORMALISED, False),
     "adversarial": (NORMALISED | {"adversarial_epsilon": 5.0}, False),
@@ -58,13 +58,15 @@ def seconds_per_step(config, options, unlabelled, steps, warmup=3):
          "--logging_strategy", "no", "--load_best_model_at_end", "false", "--report_to", "none",
          "--disable_tqdm", "true"]
     )
-    model_args = replace(model_args, **(OFF | options))  # checked again by ModelArguments.__post_init__
+    values = OFF | options
+    model_args = replace(model_args, normalize_embeddings=values.pop("normalize_embeddings"))
+    for name, value in values.items():  # the objectives' weights: training arguments
+        setattr(training_args, name, value)
     splits, tokenizer, names = prepare_data(data_args)
-    if not unlabelled:
-        splits.pop("unlabelled")
     set_seed(0)
     model = build_model(model_args, data_args, tokenizer, names)
-    trainer = build_trainer(model, tokenizer, splits, names, model_args, training_args, time.time())
+    trainer = build_trainer(model, tokenizer, splits, names, splits["unlabelled"] if unlabelled else None,
+                            training_args, time.time())
     timer = StepTimer(warmup)
     trainer.add_callback(timer)
     trainer.train()
