@@ -18,6 +18,7 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from transformers import EvalPrediction
 
 from .metrics import build_compute_metrics
+from .prediction import scores_by_group
 
 logger = logging.getLogger(__name__)
 
@@ -56,9 +57,10 @@ class NBSVM:
         return scores  # (rows, num_classes)
 
 
-def nbsvm_baseline(splits, label_names, ngrams=3):
+def nbsvm_baseline(splits, label_names, ngrams=3, other=None, group_by=None):
     """Fit on `splits["train"]`, choose the regularisation on validation, score the test split once with the same
-    metrics a training run reports. Returns {"validation": ..., "test": ..., "C" or "alpha": ..., "wall_time_s": ...}."""
+    metrics a training run reports. Returns {"validation": ..., "test": ..., "C" or "alpha": ..., "wall_time_s": ...};
+    with `other` (a labelled dataset, as `data.labelled_split` gives), also its scores ("other"), per `group_by`."""
     started = time.time()
     vectorizer = CountVectorizer(ngram_range=(1, ngrams), binary=True, lowercase=True, token_pattern=r"(?u)\b\w+\b")
     features = {"train": vectorizer.fit_transform(splits["train"]["text"])}
@@ -87,7 +89,13 @@ def nbsvm_baseline(splits, label_names, ngrams=3):
                     fitted[value][1][metric])
     best = (min if regression else max)(fitted, key=lambda value: fitted[value][1][metric])
     model, validation = fitted[best]
-    return {
+    figures = {}
+    if other is not None:
+        features["other"] = vectorizer.transform(other["text"])
+        decision = scores(model, "other")
+        figures["other"] = scores_by_group(lambda rows: decision[rows], other, group_by, lambda chosen, gold: (
+            compute_metrics(EvalPrediction(predictions=chosen, label_ids=gold))))
+    return figures | {
         "model": f"NBSVM, binarised word 1-{ngrams}-grams" if not regression else f"ridge, binarised word 1-{ngrams}-grams",
         "alpha" if regression else "C": best,
         "features": len(vectorizer.vocabulary_),

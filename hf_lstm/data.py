@@ -295,10 +295,10 @@ def with_row_numbers(dataset):
     return dataset.add_column("row", list(range(len(dataset))))
 
 
-def labelled_split(data, split, text_columns, label_column, label_names):
+def labelled_split(data, split, text_columns, label_column, label_names, keep=()):
     """One split of a labelled dataset as a classifier is scored on it: `text`, `labels` (ids of `label_names`, or
-    ratings when `label_names` is None) and `row` columns, refused with the same messages as training data.
-    `split` None: a file's only split, or a dataset's `test` split."""
+    ratings when `label_names` is None) and `row` columns, and the columns in `keep`; refused with the same messages
+    as training data. `split` None: a file's only split, or a dataset's `test` split."""
     raw = load_raw_dataset(data)
     if split is None:  # a single file is one split; a dataset folder or hub id is scored on its test split
         split = next(iter(raw)) if len(raw) == 1 else "test"
@@ -308,7 +308,10 @@ def labelled_split(data, split, text_columns, label_column, label_names):
     dataset = join_texts(raw[split], text_columns, source)
     task = "regression" if label_names is None else "classification"
     dataset, _ = encode_labels(dataset, label_column, task, label_names, source)
-    return with_row_numbers(dataset.select_columns(["text", "labels"]))
+    missing = [column for column in keep if column not in dataset.column_names]
+    if missing:
+        raise DataError(f"{source}: column(s) {missing} not found; columns are {dataset.column_names}")
+    return with_row_numbers(dataset.select_columns(["text", "labels", *keep]))
 
 
 def make_splits(raw, data_args):

@@ -193,10 +193,23 @@ def label_names_of(classifier):
     return [config.id2label[i] for i in range(config.num_labels)]
 
 
-def score_dataset(classifier, dataset):
+def score_dataset(classifier, dataset, group_by=None):
     """Score a labelled dataset (`text`, `labels`, `row` columns, as `hf_lstm.data.labelled_split` gives) with the
-    classifier: (metrics, prediction record)."""
+    classifier: (metrics, prediction record); with `group_by` (a column), also the metrics of each of its values."""
     label_names = label_names_of(classifier)
     results = predict(classifier, dataset["text"])
-    metrics = score_predictions(results, dataset["labels"], label_names)
+    metrics = scores_by_group(lambda rows: [results[i] for i in rows], dataset, group_by,
+                              lambda chosen, gold: score_predictions(chosen, gold, label_names))
     return metrics, prediction_records(results, dataset["row"], dataset["labels"], label_names)
+
+
+def scores_by_group(select, dataset, group_by, score):
+    """`score(select(rows), gold)` of the whole `dataset` and, with `group_by`, of each value of that column
+    ({"by_<column>": {value: metrics}}): the one rule for per-group figures (`score.py`, the baseline)."""
+    gold = np.asarray(dataset["labels"])
+    metrics = score(select(np.arange(len(gold))), gold)
+    if group_by is not None:
+        groups = np.asarray(dataset[group_by])
+        metrics[f"by_{group_by}"] = {str(value): score(select(np.flatnonzero(groups == value)), gold[groups == value])
+                                     for value in sorted(set(groups.tolist()))}
+    return metrics

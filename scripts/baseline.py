@@ -4,6 +4,8 @@ on the same validation split, the same test split scored once with the same metr
 
     python scripts/baseline.py configs/imdb.yaml
     python scripts/baseline.py configs/clothing.yaml --output outputs/baselines/clothing.json
+    python scripts/baseline.py configs/imdb.yaml --score_data data/amazon-multidomain/amazon_multidomain.parquet \
+        --group_by domain                     # also out of domain: the same model on product reviews, per domain
 
 The figures go to standard output as JSON (and to --output).
 """
@@ -16,7 +18,7 @@ from pathlib import Path
 from hf_lstm.arguments import parse_arguments
 from hf_lstm.baseline import nbsvm_baseline
 from hf_lstm.cli import one_error_line, parse_command_line
-from hf_lstm.data import prepare_data
+from hf_lstm.data import labelled_split, prepare_data
 
 logger = logging.getLogger("hf_lstm.baseline")
 
@@ -25,6 +27,12 @@ logger = logging.getLogger("hf_lstm.baseline")
 class BaselineArguments:
     ngrams: int = field(default=3, metadata={"help": "Longest word n-gram (3: uni-, bi- and trigrams)."})
     output: str | None = field(default=None, metadata={"help": "Also write the figures to this JSON file."})
+    score_data: str | None = field(
+        default=None, metadata={"help": "Also score this labelled file or dataset (its labels: the config's classes)."}
+    )
+    text_columns: list[str] = field(default_factory=lambda: ["text"], metadata={"help": "--score_data's text columns."})
+    label_column: str = field(default="label", metadata={"help": "--score_data's label column."})
+    group_by: str | None = field(default=None, metadata={"help": "Also score each value of this --score_data column."})
 
 
 def main(argv=None):
@@ -32,7 +40,10 @@ def main(argv=None):
     with one_error_line():
         _, data_args, _ = parse_arguments([positional.config, "--output_dir", "unused"])
         splits, _, label_names = prepare_data(data_args)  # the LSTM's own splits (cached)
-        figures = {"config": positional.config, **nbsvm_baseline(splits, label_names, args.ngrams)}
+        other = args.score_data and labelled_split(args.score_data, None, args.text_columns, args.label_column,
+                                                   label_names, keep=[args.group_by] if args.group_by else [])
+        figures = {"config": positional.config, **nbsvm_baseline(splits, label_names, args.ngrams, other or None,
+                                                                 args.group_by)}
     if args.output:
         Path(args.output).parent.mkdir(parents=True, exist_ok=True)
         Path(args.output).write_text(json.dumps(figures, indent=2))

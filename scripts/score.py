@@ -5,6 +5,7 @@ or RMSE and MAE), and every review's prediction beside its gold label.
     python scripts/score.py outputs/clothing new_reviews.csv --text_columns title review --label_column rating \
         --predictions new_reviews_predictions.jsonl
     python scripts/score.py myteam/imdb-lstm@v1 data/imdb --hub_dir /shared/hub
+    python scripts/score.py outputs/imdb data/amazon-multidomain/amazon_multidomain.parquet --group_by domain
 
 The metrics go to standard output as JSON; --predictions writes one JSON line per review: its row in the data, its
 gold label and the prediction (as scripts/predict.py prints it).
@@ -36,6 +37,9 @@ class ScoreArguments:
         default=None, metadata={"help": "Write the predictions here (JSON lines); an existing file is refused."}
     )
     batch_size: int = field(default=64, metadata={"help": "Texts per forward pass."})
+    group_by: str | None = field(
+        default=None, metadata={"help": "Also report the metrics of each value of this column (e.g. domain)."}
+    )
 
 
 def main(argv=None):
@@ -47,10 +51,9 @@ def main(argv=None):
         if args.predictions and Path(args.predictions).exists():
             raise ValueError(f"{args.predictions}: exists; choose a new file for the predictions")
         classifier = load_classifier(positional.model, hub_dir=args.hub_dir, batch_size=args.batch_size)
-        dataset = labelled_split(
-            positional.data, args.split, args.text_columns, args.label_column, label_names_of(classifier)
-        )
-        metrics, records = score_dataset(classifier, dataset)
+        dataset = labelled_split(positional.data, args.split, args.text_columns, args.label_column,
+                                 label_names_of(classifier), keep=[args.group_by] if args.group_by else [])
+        metrics, records = score_dataset(classifier, dataset, args.group_by)
         if args.predictions:
             Path(args.predictions).write_text(records, encoding="utf-8")
     if args.predictions:

@@ -36,6 +36,16 @@ def test_nbsvm_learns_the_words_of_each_class_and_picks_c_on_validation(names):
         sparse.eye(3, format="csr")).shape == (3, len(names))
 
 
+def test_other_data_is_scored_by_the_chosen_model_as_a_whole_and_per_group():
+    data = splits(lambda i: int(i % 3 == 0))
+    other = Dataset.from_dict({"text": ["good good", "bad", "fine", "good"], "labels": [1, 0, 0, 0],
+                               "domain": ["a", "a", "b", "b"]})
+    figures = nbsvm_baseline(data, ["neg", "pos"], other=other, group_by="domain")
+    assert figures["other"]["accuracy"] == pytest.approx(0.75)  # "good" alone is called positive
+    assert figures["other"]["by_domain"] == {"a": pytest.approx({"accuracy": 1.0, "f1_macro": 1.0}),
+                                             "b": pytest.approx({"accuracy": 0.5, "f1_macro": 1 / 3})}
+
+
 def test_a_rating_task_gets_ridge_regression_scored_by_rmse():
     data = splits(lambda i: float(1 + 2 * (i % 3)))
     figures = nbsvm_baseline(data, None)

@@ -1,5 +1,3 @@
-import math
-
 import pytest
 import torch
 from transformers.modeling_outputs import SequenceClassifierOutput

@@ -243,6 +243,24 @@ def test_score_script_reports_the_training_metrics_and_writes_each_prediction_be
                                                              "the predictions"
 
 
+def test_score_script_reports_each_group_of_a_column_beside_the_whole(saved_model, tmp_path):
+    data = tmp_path / "domains.csv"
+    data.write_text("text,label,domain\n" + "".join(
+        f"{('a great film', 'a dull film')[i % 2]} {i},{('pos', 'neg')[i % 2]},{('books', 'dvd')[i % 3 == 0]}\n"
+        for i in range(30)))
+    predictions = tmp_path / "predictions.jsonl"
+    result = run_script("scripts/score.py", str(saved_model), str(data), "--group_by", "domain",
+                        "--predictions", str(predictions))
+    assert result.returncode == 0, result.stderr[-3000:]
+    metrics = json.loads(result.stdout)
+    records = [json.loads(line) for line in predictions.read_text().splitlines()]
+    for domain, rows in (("dvd", range(0, 30, 3)), ("books", [i for i in range(30) if i % 3])):
+        right = sum(records[i]["label"] == records[i]["gold"] for i in rows) / len(rows)
+        assert metrics["by_domain"][domain]["accuracy"] == pytest.approx(right), domain
+    missing = run_script("scripts/score.py", str(saved_model), str(data), "--group_by", "genre")
+    assert missing.returncode == 1 and "column(s) ['genre'] not found" in missing.stderr
+
+
 def test_score_script_names_a_label_the_model_does_not_know(saved_model, tmp_path):
     data = tmp_path / "odd.csv"
     data.write_text("text,label\nfine,pos\nodd,maybe\n")

@@ -1,5 +1,4 @@
 import numpy as np
-import pytest
 import torch
 from datasets import Dataset
 from transformers import DataCollatorWithPadding
