@@ -17,7 +17,7 @@ import yaml
 from huggingface_hub.errors import StrictDataclassError
 from transformers import HfArgumentParser, TrainingArguments
 
-from .configuration_lstm import LSTMConfig
+from .configuration_lstm import LSTMConfig, option
 from .hardware import fast_bf16_available, has_accelerator
 from .hub import check_repo_id, resolve_model
 
@@ -43,12 +43,12 @@ def config_options(config_class=LSTMConfig, skip=NOT_MODEL_OPTIONS):
     """One dataclass field per field of `config_class` itself: its type (choices from a `Literal`), default and help
     (field metadata) as the config declares them. The config is the one owner of the model's options."""
     options = []
-    for option in fields(config_class):
-        if option.name not in config_class.__annotations__ or option.name in skip:
+    for spec in fields(config_class):
+        if spec.name not in config_class.__annotations__ or spec.name in skip:
             continue
-        kind = float if option.type == float | int else option.type
-        default = {"default_factory": option.default_factory} if option.default is MISSING else {"default": option.default}
-        options.append((option.name, kind, field(**default, metadata=dict(option.metadata))))
+        kind = float if spec.type == float | int else spec.type
+        default = {"default": spec.default} if spec.default is not MISSING else {"default_factory": spec.default_factory}
+        options.append((spec.name, kind, field(**default, metadata=dict(spec.metadata))))
     return options
 
 
@@ -70,44 +70,35 @@ class ModelArguments(LSTMConfigArguments):
 
     _argument_group_name = "model (LSTMConfig's fields, and how the weights start; hf_lstm/arguments.py)"
 
-    model_name_or_path: str | None = field(
-        default=None,
-        metadata={
-            "help": "Start from a saved model: a folder, or org/name[@revision] with --hub_dir. Its tokenizer is "
-            "reused (no new vocabulary) and its encoder weights and shape are loaded; the head is new where the "
-            "labels differ. Dropout and pooling fields still apply."
-        },
+    model_name_or_path: str | None = option(
+        None,
+        "Start from a saved model: a folder, or org/name[@revision] with --hub_dir. Its tokenizer is "
+        "reused (no new vocabulary) and its encoder weights and shape are loaded; the head is new where the "
+        "labels differ. Dropout and pooling fields still apply.",
     )
-    teacher_model_name_or_path: list[str] | None = field(
-        default=None,
-        metadata={
-            "help": "Distil one or several teachers into this model: folders, Hugging Face Hub ids, or "
-            "org/name[@revision] with --hub_dir; any AutoModelForSequenceClassification with its own tokenizer, whose "
-            "labels (id2label) are the data's. Their outputs on the training split and --unlabelled_data (averaged: "
-            "probabilities, or ratings) are computed once and cached with the prepared data; the loss then weighs "
-            "them by distillation_alpha and distillation_temperature."
-        },
+    teacher_model_name_or_path: list[str] | None = option(
+        None,
+        "Distil one or several teachers into this model: folders, Hugging Face Hub ids, or "
+        "org/name[@revision] with --hub_dir; any AutoModelForSequenceClassification with its own tokenizer, whose "
+        "labels (id2label) are the data's. Their outputs on the training split and --unlabelled_data (averaged: "
+        "probabilities, or ratings) are computed once and cached with the prepared data; the loss then weighs "
+        "them by distillation_alpha and distillation_temperature.",
     )
-    pretrained_vectors: str | None = field(
-        default=None,
-        metadata={"help": "A GloVe / word2vec text file whose vectors initialise the embedding (size embedding_dim)."},
+    pretrained_vectors: str | None = option(
+        None, "A GloVe / word2vec text file whose vectors initialise the embedding (size embedding_dim).",
     )
-    word2vec_epochs: int = field(
-        default=0,
-        metadata={
-            "help": "Before training, learn word2vec (CBOW) vectors of size embedding_dim on the training split (and "
-            "--unlabelled_data) for this many epochs and start the embedding from them (0: off; not with "
-            "pretrained_vectors)."
-        },
+    word2vec_epochs: int = option(
+        0,
+        "Before training, learn word2vec (CBOW) vectors of size embedding_dim on the training split (and "
+        "--unlabelled_data) for this many epochs and start the embedding from them (0: off; not with "
+        "pretrained_vectors).",
     )
-    freeze_embeddings: bool = field(default=False, metadata={"help": "Keep the pretrained embedding fixed."})
-    head_bias_from_labels: bool | None = field(
-        default=None,
-        metadata={
-            "help": "Start the head's bias at the training labels' prior: their mean for regression, the log of the "
-            "class shares for classification (a zero bias starts a 1-5 star regression at 0 stars). Default: on "
-            "for regression, off for classification."
-        },
+    freeze_embeddings: bool = option(False, "Keep the pretrained embedding fixed.")
+    head_bias_from_labels: bool | None = option(
+        None,
+        "Start the head's bias at the training labels' prior: their mean for regression, the log of the "
+        "class shares for classification (a zero bias starts a 1-5 star regression at 0 stars). Default: on "
+        "for regression, off for classification.",
     )
 
     def config_fields(self):
@@ -120,7 +111,8 @@ class ModelArguments(LSTMConfigArguments):
         except (ValueError, StrictDataclassError) as error:  # the cause names the field first
             raise ArgumentError(f"--{error.__cause__ or error}") from None
         if self.pretrained_vectors and self.word2vec_epochs:
-            raise ArgumentError("give either --pretrained_vectors or --word2vec_epochs, not both: each sets the embedding")
+            raise ArgumentError("give either --pretrained_vectors or --word2vec_epochs, not both: each sets the "
+                                "embedding")
         if self.model_name_or_path and (self.pretrained_vectors or self.word2vec_epochs):
             raise ArgumentError(
                 "--model_name_or_path brings its own embedding: drop --pretrained_vectors / --word2vec_epochs"
@@ -135,21 +127,15 @@ class DataArguments:
 
     _argument_group_name = "data (hf_lstm/arguments.py DataArguments)"
 
-    dataset_name: str = field(
-        default="data/imdb",
-        metadata={"help": "A hub id (stanfordnlp/imdb), a dataset folder, or a .csv/.json/.jsonl/.parquet file."},
+    dataset_name: str = option(
+        "data/imdb", "A hub id (stanfordnlp/imdb), a dataset folder, or a .csv/.tsv/.json/.jsonl/.parquet file.",
     )
-    dataset_config_name: str | None = field(default=None, metadata={"help": "Config name of a hub dataset."})
-    train_file: str | None = field(
-        default=None,
-        metadata={"help": "Instead of --dataset_name: a .csv/.json/.jsonl/.parquet file of training reviews."},
+    dataset_config_name: str | None = option(None, "Config name of a hub dataset.")
+    train_file: str | None = option(
+        None, "Instead of --dataset_name: a .csv/.tsv/.json/.jsonl/.parquet file of training reviews.",
     )
-    validation_file: str | None = field(
-        default=None, metadata={"help": "With --train_file: the validation reviews (else held out of training)."}
-    )
-    test_file: str | None = field(
-        default=None, metadata={"help": "With --train_file: the test reviews (else held out of training)."}
-    )
+    validation_file: str | None = option(None, "With --train_file: the validation reviews (else held out of training).")
+    test_file: str | None = option(None, "With --train_file: the test reviews (else held out of training).")
     text_columns: list[str] = field(
         default_factory=lambda: ["text"],
         metadata={
@@ -168,27 +154,20 @@ class DataArguments:
             "on the text alone: the training split and every unlabelled split, never test text)."
         },
     )
-    block_size: int = field(
-        default=128, metadata={"help": "language_modeling: texts are joined and cut into blocks of this many tokens."}
+    block_size: int = option(128, "language_modeling: texts are joined and cut into blocks of this many tokens.")
+    class_names: list[str] | None = option(
+        None,
+        "Class names (and their order) for a label column that is not a ClassLabel, e.g. 1 2 3 4 5; a "
+        "value's text must equal one of them. Default: the ClassLabel's names, else the training split's "
+        "distinct labels, sorted (numbers in numeric order).",
     )
-    class_names: list[str] | None = field(
-        default=None,
-        metadata={
-            "help": "Class names (and their order) for a label column that is not a ClassLabel, e.g. 1 2 3 4 5; a "
-            "value's text must equal one of them. Default: the ClassLabel's names, else the training split's "
-            "distinct labels, sorted (numbers in numeric order)."
-        },
+    validation_split_size: float = option(
+        0.3, "Share of the training split held out for validation when there is no validation split.",
     )
-    validation_split_size: float = field(
-        default=0.3,
-        metadata={"help": "Share of the training split held out for validation when there is no validation split."},
-    )
-    test_split_size: float = field(
-        default=0.1, metadata={"help": "Share of the training split held out for test when there is no test split."}
-    )
-    split_seed: int = field(default=42, metadata={"help": "Seed of the stratified splits."})
-    max_vocab_size: int = field(default=25_000, metadata={"help": "Most frequent words kept (plus [PAD], [UNK])."})
-    min_frequency: int = field(default=1, metadata={"help": "Words seen fewer times in training become [UNK]."})
+    test_split_size: float = option(0.1, "Share of the training split held out for test when there is no test split.")
+    split_seed: int = option(42, "Seed of the stratified splits.")
+    max_vocab_size: int = option(25_000, "Most frequent words kept (plus [PAD], [UNK]).")
+    min_frequency: int = option(1, "Words seen fewer times in training become [UNK].")
     max_length: int = field(
         default=400,
         metadata={
@@ -203,31 +182,28 @@ class DataArguments:
             "choices": config_choices("truncation"),
         },
     )
-    max_train_samples: int | None = field(default=None, metadata={"help": "Keep only this many training reviews."})
-    max_eval_samples: int | None = field(default=None, metadata={"help": "Keep only this many validation reviews."})
-    max_test_samples: int | None = field(default=None, metadata={"help": "Keep only this many test reviews."})
-    cache_dir: str | None = field(
-        default=None,
-        metadata={"help": "Where prepared data (vocabulary + token ids) is cached; default ~/.cache/hf_lstm."},
+    max_train_samples: int | None = option(None, "Keep only this many training reviews.")
+    max_eval_samples: int | None = option(None, "Keep only this many validation reviews.")
+    max_test_samples: int | None = option(None, "Keep only this many test reviews.")
+    cache_dir: str | None = option(
+        None, "Where prepared data (vocabulary + token ids) is cached; default ~/.cache/hf_lstm.",
     )
-    unlabelled_data: list[str] | None = field(
-        default=None,
-        metadata={
-            "help": "Unlabelled reviews the classifier also learns from: their word statistics through "
-            "--word2vec_epochs and normalize_embeddings, a batch of them each step through "
-            "--virtual_adversarial_epsilon, --entropy_weight or --teacher_model_name_or_path. Splits of the dataset "
-            "(unsupervised for IMDB; train: "
-            "the training split's own text) or .txt/.csv/.jsonl files, folders or hub ids. Never validation or test "
-            "text: copies are left out."
-        },
+    unlabelled_data: list[str] | None = option(
+        None,
+        "Unlabelled reviews the classifier also learns from: their word statistics through "
+        "--word2vec_epochs and normalize_embeddings, a batch of them each step through "
+        "--virtual_adversarial_epsilon, --entropy_weight or --teacher_model_name_or_path. Splits of the dataset "
+        "(unsupervised for IMDB; train: "
+        "the training split's own text) or .txt/.csv/.jsonl files, folders or hub ids. Never validation or test "
+        "text: copies are left out.",
     )
-    max_unlabelled_samples: int | None = field(
-        default=None, metadata={"help": "Keep only this many unlabelled reviews (a seeded random sample)."}
+    max_unlabelled_samples: int | None = option(
+        None, "Keep only this many unlabelled reviews (a seeded random sample).",
     )
-    unlabelled_max_length: int | None = field(
-        default=None,
-        metadata={"help": "Tokens kept per unlabelled review (cut as --truncation says); default: max_length. "
-                  "Shorter reviews make an unlabelled batch cheaper (Miyato et al. cut them at 400)."},
+    unlabelled_max_length: int | None = option(
+        None,
+        "Tokens kept per unlabelled review (cut as --truncation says); default: max_length. "
+        "Shorter reviews make an unlabelled batch cheaper (Miyato et al. cut them at 400).",
     )
 
     def data_files(self):
@@ -288,81 +264,75 @@ class LSTMTrainingArguments(TrainingArguments):
         default="group_by_length", metadata=TrainingArguments.__dataclass_fields__["train_sampling_strategy"].metadata
     )
     dataloader_pin_memory: bool = _lstm_default("dataloader_pin_memory", False)
-    use_cpu: bool | None = field(
-        default=None,
-        metadata={"help": "Train on the CPU. Default: when torch sees no accelerator (it lets `accelerate launch "
-                  "--multi_gpu` run DDP over gloo there); with one, it would hide it."},
+    use_cpu: bool | None = option(
+        None,
+        "Train on the CPU. Default: when torch sees no accelerator (it lets `accelerate launch "
+        "--multi_gpu` run DDP over gloo there); with one, it would hide it.",
     )
-    bf16: bool | None = field(
-        default=None,
-        metadata={"help": "bf16 autocast. Default: where the hardware runs it fast (a GPU with bf16, a CPU with AMX); "
-                  "--bf16 false turns it off."},
+    bf16: bool | None = option(
+        None,
+        "bf16 autocast. Default: where the hardware runs it fast (a GPU with bf16, a CPU with AMX); "
+        "--bf16 false turns it off.",
     )
 
     # What the project adds around the Trainer: the output folder's safety, threads, resume, hub, averaging.
-    overwrite_output_dir: bool = field(
-        default=False,
-        metadata={"help": "Replace a trained model in output_dir (it stays intact until the new one is complete)."},
+    overwrite_output_dir: bool = option(
+        False, "Replace a trained model in output_dir (it stays intact until the new one is complete).",
     )
-    cpu_threads: int | None = field(
-        default=None,
-        metadata={
-            "help": "Threads torch runs in each process. Default: the OMP_NUM_THREADS you exported, else (no "
-            "accelerator) every core, divided among the processes of this machine; `accelerate launch` alone would "
-            "set one."
-        },
+    cpu_threads: int | None = option(
+        None,
+        "Threads torch runs in each process. Default: the OMP_NUM_THREADS you exported, else (no "
+        "accelerator) every core, divided among the processes of this machine; `accelerate launch` alone would "
+        "set one.",
     )
-    resume: bool = field(default=False, metadata={"help": "Resume from the last complete checkpoint in output_dir."})
-    allow_inexact_resume: bool = field(
-        default=False,
-        metadata={"help": "Resume even if the checkpoint's RNG state is missing or damaged (results then differ)."},
+    resume: bool = option(False, "Resume from the last complete checkpoint in output_dir.")
+    allow_inexact_resume: bool = option(
+        False, "Resume even if the checkpoint's RNG state is missing or damaged (results then differ).",
     )
-    hub_dir: str | None = field(
-        default=None, metadata={"help": "Hub directory to take --model_name_or_path org/name[@revision] from."}
+    hub_dir: str | None = option(None, "Hub directory to take --model_name_or_path org/name[@revision] from.")
+    push_to_hub_dir: str | None = option(
+        None, "After training, push the model to this hub directory as --hub_model_id.",
     )
-    push_to_hub_dir: str | None = field(
-        default=None, metadata={"help": "After training, push the model to this hub directory as --hub_model_id."}
-    )
-    early_stopping_patience: int | None = field(
-        default=None, metadata={"help": "Stop after this many evaluations without improvement of the best metric."}
+    early_stopping_patience: int | None = option(
+        None, "Stop after this many evaluations without improvement of the best metric.",
     )
 
     # Training objectives besides the head's loss (hf_lstm/objectives.py); none is saved with the model.
-    adversarial_epsilon: float = field(
-        default=0.0,
-        metadata={"help": "Adversarial training (Miyato et al., 2017): also the loss on each review's embeddings moved "
-                  "by this L2 norm along their gradient (0: off; 5 on normalize_embeddings in the paper). A step "
-                  "costs 2.3-3.4 times as much."},
+    adversarial_epsilon: float = option(
+        0.0,
+        "Adversarial training (Miyato et al., 2017): also the loss on each review's embeddings moved "
+        "by this L2 norm along their gradient (0: off; 5 on normalize_embeddings in the paper). A step "
+        "costs 2.3-3.4 times as much.",
     )
-    virtual_adversarial_epsilon: float = field(
-        default=0.0,
-        metadata={"help": "Virtual adversarial training (Miyato et al., 2017) on labelled and unlabelled reviews: the "
-                  "KL divergence (squared change for regression) between the prediction and the prediction on the "
-                  "embeddings moved by this L2 norm the way that changes it most (0: off)."},
+    virtual_adversarial_epsilon: float = option(
+        0.0,
+        "Virtual adversarial training (Miyato et al., 2017) on labelled and unlabelled reviews: the "
+        "KL divergence (squared change for regression) between the prediction and the prediction on the "
+        "embeddings moved by this L2 norm the way that changes it most (0: off).",
     )
-    virtual_adversarial_xi: float = field(
-        default=0.1, metadata={"help": "Size of the random step of virtual adversarial training's power iteration."}
+    virtual_adversarial_xi: float = option(
+        0.1, "Size of the random step of virtual adversarial training's power iteration.",
     )
-    virtual_adversarial_weight: float = field(default=1.0, metadata={"help": "Weight of the virtual adversarial term."})
-    entropy_weight: float = field(
-        default=0.0,
-        metadata={"help": "Entropy minimisation (Sachan et al., 2019): this weight times the mean entropy of the "
-                  "predicted classes of unlabelled reviews (classification only; 0: off)."},
+    virtual_adversarial_weight: float = option(1.0, "Weight of the virtual adversarial term.")
+    entropy_weight: float = option(
+        0.0,
+        "Entropy minimisation (Sachan et al., 2019): this weight times the mean entropy of the "
+        "predicted classes of unlabelled reviews (classification only; 0: off).",
     )
-    distillation_alpha: float = field(
-        default=0.5,
-        metadata={"help": "With teachers: the loss is this weight times the loss on the labels plus (1 - it) times "
-                  "the distillation term on every review, labelled and unlabelled (0 learns from the teachers alone)."},
+    distillation_alpha: float = option(
+        0.5,
+        "With teachers: the loss is this weight times the loss on the labels plus (1 - it) times "
+        "the distillation term on every review, labelled and unlabelled (0 learns from the teachers alone).",
     )
-    distillation_temperature: float = field(
-        default=2.0,
-        metadata={"help": "Temperature T of distillation: T^2 times the KL divergence from the teachers' averaged "
-                  "probabilities at T to the model's (regression: the squared difference from their mean rating)."},
+    distillation_temperature: float = option(
+        2.0,
+        "Temperature T of distillation: T^2 times the KL divergence from the teachers' averaged "
+        "probabilities at T to the model's (regression: the squared difference from their mean rating).",
     )
-    unlabelled_batch_ratio: float = field(
-        default=1.0,
-        metadata={"help": "With --unlabelled_data and a term that reads it: unlabelled reviews a training batch "
-                  "brings per labelled review (paired by length, so they pad little)."},
+    unlabelled_batch_ratio: float = option(
+        1.0,
+        "With --unlabelled_data and a term that reads it: unlabelled reviews a training batch "
+        "brings per labelled review (paired by length, so they pad little).",
     )
 
     @property
@@ -371,7 +341,8 @@ class LSTMTrainingArguments(TrainingArguments):
         return bool(self.adversarial_epsilon or self.virtual_adversarial_epsilon or self.entropy_weight)
 
     def __post_init__(self):
-        for name in ("adversarial_epsilon", "virtual_adversarial_epsilon", "virtual_adversarial_weight", "entropy_weight"):
+        for name in ("adversarial_epsilon", "virtual_adversarial_epsilon", "virtual_adversarial_weight",
+                     "entropy_weight"):
             if getattr(self, name) < 0:
                 raise ArgumentError(f"--{name} must be 0 (off) or positive; got {getattr(self, name)}")
         for name in ("virtual_adversarial_xi", "distillation_temperature"):
@@ -434,7 +405,8 @@ def check_together(model_args, data_args, training_args):
     if data_args.task == "regression" and training_args.entropy_weight:
         raise ArgumentError("--entropy_weight is for classification: a rating has no class distribution")
     teachers = model_args.teacher_model_name_or_path
-    if data_args.unlabelled_data and not (reads_unlabelled_batches(model_args, training_args) or model_args.word2vec_epochs
+    reads_unlabelled = reads_unlabelled_batches(model_args, training_args)
+    if data_args.unlabelled_data and not (reads_unlabelled or model_args.word2vec_epochs
                                           or model_args.normalize_embeddings):
         raise ArgumentError("--unlabelled_data is read only by --word2vec_epochs, --normalize_embeddings, "
                             "--virtual_adversarial_epsilon, --entropy_weight and --teacher_model_name_or_path: turn one "

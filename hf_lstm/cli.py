@@ -31,7 +31,15 @@ def one_error_line(*errors):
 def require_extra(extra, *modules):
     """Stop with one `error: ...` line naming the `pip install` to run when an optional dependency of the `extra`
     install extra (onnx, demo) is missing."""
-    missing = [module for module in modules if importlib.util.find_spec(module) is None]
+    missing = [module for module in modules if not installed(module)]
     if missing:
         raise SystemExit(f"error: {missing[0]} is not installed; this command needs the [{extra}] extra: "
                          f"pip install -e '.[{extra}]'")
+
+
+def installed(module):
+    """Whether `module` can be imported (found on the path, not refused by an import hook)."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False

@@ -25,7 +25,8 @@ from .tokenization import train_tokenizer
 
 logger = logging.getLogger(__name__)
 
-FILE_BUILDERS = {".csv": "csv", ".json": "json", ".jsonl": "json", ".parquet": "parquet", ".txt": "text"}
+FILE_BUILDERS = {".csv": "csv", ".tsv": "csv", ".json": "json", ".jsonl": "json", ".parquet": "parquet", ".txt": "text"}
+DELIMITERS = {".csv": ",", ".tsv": "\t"}
 LABELLED_SPLITS = ("train", "validation", "test")
 PREPARED_FORMAT = 5  # bump when the prepared data changes, so old caches are not reused
 
@@ -35,7 +36,7 @@ class DataError(ValueError):
 
 
 def load_raw_dataset(dataset_name, dataset_config_name=None, data_files=None):
-    """Load a hub id, a dataset folder or a single .csv/.json/.jsonl/.parquet file, or a .txt file with one document
+    """Load a hub id, a dataset folder or a single .csv/.tsv/.json/.jsonl/.parquet file, or a .txt file with one document
     a line (column `text`), as a `DatasetDict`; or `data_files` ({split: file}, run_classification.py's
     `--train_file` / `--validation_file` / `--test_file`), one split a file."""
     files = data_files or {"train": dataset_name}
@@ -49,10 +50,13 @@ def load_raw_dataset(dataset_name, dataset_config_name=None, data_files=None):
                 raise DataError(f"{path}: no such file")
             _check_readable(path, suffix)
         try:
-            options = csv_as_text(files["train"]) if suffix == ".csv" else {}
+            options = csv_as_text(files["train"], DELIMITERS[suffix]) if suffix in DELIMITERS else {}
             return datasets.load_dataset(FILE_BUILDERS[suffix], data_files=files, **options)
         except Exception as error:  # the builders' own errors do not always name the file
             raise DataError(f"{', '.join(files.values())}: cannot be read as {suffix[1:]}: {error}") from error
+    if os.path.isfile(dataset_name):
+        raise DataError(f"{dataset_name}: not a kind of file read here; give a {', '.join(FILE_BUILDERS)} file or a "
+                        "dataset folder")
     if not os.path.isdir(dataset_name) and dataset_name.count("/") > 1:  # a path (a hub id is 'name' or 'org/name')
         raise DataError(f"{dataset_name}: no such file or folder")
     try:
@@ -62,13 +66,14 @@ def load_raw_dataset(dataset_name, dataset_config_name=None, data_files=None):
         raise DataError(f"{dataset_name}: {where} could not be read as a dataset: {error}") from error
 
 
-def csv_as_text(path):
-    """Builder options that read every CSV cell as the text written in the file (labels are checked as written)."""
+def csv_as_text(path, delimiter=","):
+    """Builder options that read every CSV (or TSV) cell as the text written in the file (labels are checked as
+    written)."""
     with open(path, newline="", encoding="utf-8-sig") as handle:
-        header = next(csv.reader(handle))
+        header = next(csv.reader(handle, delimiter=delimiter))
     names = [name or f"Unnamed: {i}" for i, name in enumerate(header)]  # pandas' name for an unnamed column
     features = Features({name: Value("string") for name in names})
-    return {"features": features, "keep_default_na": False, "encoding": "utf-8-sig"}
+    return {"features": features, "keep_default_na": False, "encoding": "utf-8-sig", "sep": delimiter}
 
 
 def _check_readable(path, suffix):
@@ -84,7 +89,7 @@ def _check_readable(path, suffix):
     lines = [line for line in text.splitlines() if line.strip()]
     if not lines:
         raise DataError(f"{path}: the file is empty")
-    if suffix == ".csv" and len(lines) == 1:
+    if suffix in DELIMITERS and len(lines) == 1:
         raise DataError(f"{path}: the file has a header but no rows")
 
 
@@ -335,6 +340,9 @@ def make_splits(raw, data_args):
             dataset, label_column, data_args.task, given, f"{source} [{split}]", inferred=inferred and split != "train"
         )
         splits[split] = with_row_numbers(dataset.select_columns(["text", "labels"]))
+    if names is not None and len(names) < 2:
+        raise DataError(f"{source} [train]: column {label_column!r} holds one class only ({names[0]!r}); a classifier "
+                        "needs two or more (for a number per review, pass --task regression)")
     train = splits["train"]
     total = len(train)
     if "test" not in splits:

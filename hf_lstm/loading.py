@@ -18,6 +18,9 @@ def check_model_folder(folder):
     """Refuse a folder whose weights are not readable safetensors, or do not match its config and tokenizer."""
     folder = Path(folder)
     weights = folder / "model.safetensors"
+    if not weights.is_file() and (folder / "model.onnx").is_file():
+        raise ModelFolderError(f"{folder}: an ONNX export (model.onnx, no PyTorch weights): predict.py and demo.py run "
+                               "it with --backend onnx; elsewhere give the model folder it was exported from")
     if not weights.is_file():
         found = "pytorch_model.bin (pickle, never loaded)" if (folder / "pytorch_model.bin").exists() else "nothing"
         raise ModelFolderError(f"{weights}: missing; found {found}. Only safetensors weights are loaded")

@@ -17,19 +17,20 @@ It is a standard `transformers` model (`model_type: hf_lstm`) with a word-level 
 ## Results on the test split ({test_rows} reviews, scored once, after model selection on validation)
 
 {results}
-
+{warning}
 ## How it was trained
 
 - data: `{dataset}`, text from {text_columns}, label `{label_column}` ({task}); splits train {train_rows} / validation {validation_rows} / test {test_rows}{unlabelled}{distillation}
 - vocabulary: {vocab_size} entries trained on the training split only; {max_length} tokens kept per review ({truncation}),
   cut by the model itself (`truncation` and `max_tokens` in config.json), so every way of loading it reads the same tokens
 - command: `{command}`
-- training arguments: learning rate {learning_rate}, {epochs} epochs, batch {batch_size}, seed {seed}, {precision} (the test split scored in float32, as saved); weights: {weights} (chosen on validation: `{best_metric}` = {best_value})
+- training arguments: learning rate {learning_rate}, {epochs} epochs, batch {batch_size}, seed {seed}, {precision} (the test split scored in float32, as saved); weights: {weights}
 - time: {runtime} on {machine}
 
 ## How to load it
 
-With the package installed (`pip install hf_lstm`), no remote code runs:
+With the hf_lstm package installed from its source (`pip install -e .` in a clone of its repository), no remote code
+runs:
 
 ```python
 import hf_lstm  # registers the hf_lstm model type with the Auto classes
@@ -62,7 +63,7 @@ It is a standard `transformers` model (`model_type: hf_lstm`) with a word-level 
   training text equal to a validation or test text is dropped); {train_rows} training blocks
 - vocabulary: {vocab_size} entries trained on the training text
 - command: `{command}`
-- training arguments: learning rate {learning_rate}, {epochs} epochs, batch {batch_size}, seed {seed}, {precision}; weights: {weights} (chosen on validation: `{best_metric}` = {best_value})
+- training arguments: learning rate {learning_rate}, {epochs} epochs, batch {batch_size}, seed {seed}, {precision}; weights: {weights}
 - time: {runtime} on {machine}
 
 ## How to use it
@@ -129,13 +130,14 @@ def distillation_line(training_args, distilled):
 
 def build_model_card(
     config, data_args, training_args, splits, test_metrics, best_metric, runtime_s, command, base_model=None,
-    distilled=None, word2vec=False,
+    distilled=None, word2vec=False, warning=None,
 ):
     """Return the model card text (README.md) of a trained model; `base_model`
     the hub id (`org/name[@revision]`) of the model it started from, if any (a local folder is named in the command);
     `distilled` the teachers' test scores (`distillation.teacher_report`), named in the `teachers` metadata (the Hub's
     `base_model_relation` has no value for distillation: the weights are not the teachers'); `word2vec` whether the
-    embedding started from word2vec vectors (learned on the unlabelled reviews too, when there are some)."""
+    embedding started from word2vec vectors (learned on the unlabelled reviews too, when there are some); `warning` a
+    line saying the model learned nothing from its labels (`training.learned_nothing`)."""
     language_model = data_args.task == "language_modeling"
     scored = "validation" if language_model else "test"  # a language model's scores are on validation text
     metrics = {key[len(scored) + 1 :]: value for key, value in test_metrics.items() if key.startswith(f"{scored}_")
@@ -176,6 +178,7 @@ def build_model_card(
             "kept apart through the stack." if config.bidirectional else "It predicts each next word."
         ),
         block_size=data_args.block_size,
+        warning=f"\n**Warning:** {warning}\n" if warning else "",
         test_rows=len(splits["test"]) if "test" in splits else 0,
         results="\n".join(f"| {name} | {value:.4f} |" for name, value in metrics.items()).join(
             ["| metric | value |\n|---|---|\n", ""]
@@ -198,9 +201,8 @@ def build_model_card(
         * training_args.gradient_accumulation_steps,
         seed=training_args.seed,
         precision="bf16 autocast" if training_args.bf16 else "float32",
-        weights="the best epoch" if training_args.load_best_model_at_end else "the last epoch",
-        best_metric=best_metric[0],
-        best_value=json.dumps(best_metric[1]),
+        weights=(f"the best epoch (chosen on validation: `{best_metric[0]}` = {json.dumps(best_metric[1])})"
+                 if training_args.load_best_model_at_end else "the last epoch"),
         runtime=f"{runtime_s / 60:.1f} min",
         machine=machine_description(),
     )

@@ -30,7 +30,7 @@ def truncate_batch(attention_mask, max_length, strategy, *tensors):
     it, so a saved model reads exactly what it was scored on. Applying it twice changes nothing.
     """
     width = min(attention_mask.shape[1], max_length)
-    positions = torch.arange(width, device=attention_mask.device).expand(attention_mask.shape[0], width)  # (batch, width)
+    positions = torch.arange(width, device=attention_mask.device).expand(attention_mask.shape[0], width)
     if strategy == "head_tail":
         lengths = attention_mask.sum(dim=1, keepdim=True)  # (batch, 1)
         skipped = (lengths - max_length).clamp(min=0)  # (batch, 1): tokens cut out of the middle
@@ -121,7 +121,8 @@ class LSTMLayer(nn.Module):
         if config.lstm_impl == "reference":
             make_cell = lambda: ReferenceLSTM(input_size, config.hidden_size)  # noqa: E731
         else:  # torch.nn.LSTM, GRU or RNN
-            make_cell = lambda: getattr(nn, config.cell_type.upper())(input_size, config.hidden_size, batch_first=True)  # noqa: E731
+            cell_class = getattr(nn, config.cell_type.upper())
+            make_cell = lambda: cell_class(input_size, config.hidden_size, batch_first=True)  # noqa: E731
         self.forward_cell = make_cell()
         self.backward_cell = make_cell() if config.bidirectional else None
 
@@ -310,11 +311,13 @@ def tokens_read(input_ids, attention_mask, config):
 def embeddings_read(inputs_embeds, attention_mask, config):
     """`tokens_read` for word vectors given in place of ids: (attention_mask, inputs_embeds, lengths)."""
     if inputs_embeds.dim() != 3 or inputs_embeds.shape[1] == 0:
-        raise ValueError(f"inputs_embeds must have shape (batch, time > 0, embedding_dim), got {tuple(inputs_embeds.shape)}")
+        raise ValueError(f"inputs_embeds must have shape (batch, time > 0, embedding_dim), got "
+                         f"{tuple(inputs_embeds.shape)}")
     if attention_mask is None:
         attention_mask = inputs_embeds.new_ones(inputs_embeds.shape[:2], dtype=torch.long)
     if config.truncation is not None:
-        attention_mask, inputs_embeds = truncate_batch(attention_mask, config.max_tokens, config.truncation, inputs_embeds)
+        attention_mask, inputs_embeds = truncate_batch(attention_mask, config.max_tokens, config.truncation,
+                                                       inputs_embeds)
     return attention_mask, inputs_embeds, attention_mask.sum(dim=1).clamp(min=1)
 
 

@@ -15,6 +15,8 @@ optimum's ONNX exporter and `ORTModel` would be the usual route, but optimum-onn
 import contextlib
 import copy
 import io
+import logging
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -150,12 +152,29 @@ def exportable_copy(model):
     return model
 
 
+@contextlib.contextmanager
+def quiet(*names):
+    """Only errors from the loggers `names` (and their children) while the block runs."""
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
+
+
 def export_graph(model, path, sample):
     """Write `model`'s forward pass (input_ids, attention_mask -> logits) to `path`, batch and length dynamic."""
     model = exportable_copy(model)
     batch, length = torch.export.Dim("batch", min=1), torch.export.Dim("length", min=1)
     axes = {0: batch, 1: length}
-    with contextlib.redirect_stdout(io.StringIO()):  # the exporter prints its progress
+    # The exporter prints its progress and warns about what a user cannot act on (torchvision's operators, folding
+    # skipped, an axis named twice); whether the graph is right is checked below and against PyTorch's logits.
+    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings(), quiet("torch.onnx", "onnxscript"):
+        warnings.simplefilter("ignore")
         program = torch.onnx.export(
             model,
             args=(),
@@ -254,6 +273,9 @@ class LSTMOnnxForSequenceClassification(LSTMPreTrainedModel):
         if quantize not in ONNX_FILES:
             raise ValueError(f"quantize must be one of {tuple(ONNX_FILES)} with the ONNX backend, got {quantize!r}")
         path = Path(folder) / ONNX_FILES[quantize]
+        if not path.is_file() and (Path(folder) / "model.safetensors").is_file():
+            raise FileNotFoundError(f"{folder}: a PyTorch model folder, not an ONNX export; export it first: python "
+                                    f"scripts/export_onnx.py {folder} {str(folder).rstrip('/')}-onnx --quantize int8")
         if not path.is_file():
             flag = " --quantize int8" if quantize else ""
             raise FileNotFoundError(

@@ -6,6 +6,7 @@ replaced; the previous run's checkpoints are set aside, not deleted, until the n
 """
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -124,7 +125,9 @@ def save_final_model(trainer, output_dir, extra_files):
 
 
 def make_group_readable(directory):
-    """Give the group read access (and entry to folders) on everything under `directory`, whatever the umask."""
+    """Give everything under `directory` the permissions a new file or folder gets here (libraries write some files
+    owner-only), and the group read access (and entry to folders) whatever the umask."""
+    umask = os.umask(0)
+    os.umask(umask)
     for path in [Path(directory), *Path(directory).rglob("*")]:
-        mode = path.stat().st_mode
-        path.chmod(mode | 0o040 | (0o010 if path.is_dir() else 0))
+        path.chmod((0o777 if path.is_dir() else 0o666) & ~umask | 0o040 | (0o010 if path.is_dir() else 0))

@@ -31,7 +31,6 @@ BACKENDS = ("torch", "onnx")
 
 def onnx_pipeline(folder, quantize, batch_size):
     """The stock text-classification pipeline around an ONNX export folder's graph, run by ONNX Runtime."""
-    require_extra("onnx", "onnxruntime")
     from .onnx_model import LSTMOnnxForSequenceClassification  # ONNX Runtime is loaded only for this backend
 
     model = LSTMOnnxForSequenceClassification.from_export(folder, quantize=quantize)
@@ -65,6 +64,7 @@ def load_classifier(model, hub_dir=None, quantize=None, batch_size=64, backend="
     if quantize not in QUANTIZE_CHOICES:
         raise ValueError(f"quantize must be one of {QUANTIZE_CHOICES}, got {quantize!r}")
     if backend == "onnx":
+        require_extra("onnx", "onnxruntime")
         if quantize == "bf16":
             raise ValueError("quantize='bf16' is for the torch backend; the ONNX backend runs float32 or int8")
         return onnx_pipeline(resolve_model(model, hub_dir), quantize, batch_size)
@@ -112,17 +112,15 @@ def predict(classifier, texts):
     # The pipeline pads each batch to its longest review: fed shortest first, it runs twice the reviews/s on IMDB's
     # test split. The results come back in the order of `texts`.
     order = shortest_first([len(text) for text in texts])
-    regression = classifier.model.config.problem_type == "regression"
+    label_names = label_names_of(classifier)
     results = []
     for scores in classifier([texts[row] for row in order]):  # the model truncates (its config)
-        if regression:
+        if label_names is None:
             results.append({"rating": scores[0]["score"]})
         else:
-            best = scores[0]
-            results.append({
-                "label": best["label"], "score": best["score"],
-                "probabilities": {item["label"]: item["score"] for item in scores},
-            })
+            by_label = {item["label"]: item["score"] for item in scores}  # the pipeline's: highest first
+            results.append({"label": scores[0]["label"], "score": scores[0]["score"],
+                            "probabilities": {name: by_label[name] for name in label_names}})  # in class order
     return in_original_order(results, order)
 
 
@@ -164,7 +162,8 @@ def prediction_records(results, rows, gold, label_names):
     class name, or the rating) and the prediction as `predict` answers it, so that errors can be looked up."""
     lines = []
     for row, label, result in zip(rows, gold, results):
-        expected = float(label) if label_names is None else label_names[label]
+        # a rating as the data wrote it: the shortest decimal that its float32 value stands for (5.17, not 5.1700000763)
+        expected = float(str(np.float32(label))) if label_names is None else label_names[label]
         lines.append(json.dumps({"row": int(row), "gold": expected, **result}, ensure_ascii=False) + "\n")
     return "".join(lines)
 

@@ -11,6 +11,7 @@ bookkeeping that go with it.
 - Checkpoints are marked complete once written (`CheckpointCompleteCallback`); resume trusts only marked ones.
 """
 
+import json
 import os
 import shutil
 import time
@@ -111,7 +112,8 @@ class WithUnlabelled(torch.utils.data.Dataset):
 
     def __init__(self, labelled, unlabelled, ratio, seed):
         self.labelled, self.epoch = labelled, 0
-        self.unlabelled = unlabelled.select_columns([c for c in ("input_ids", "teacher_logits") if c in unlabelled.column_names])
+        self.unlabelled = unlabelled.select_columns(
+            [name for name in ("input_ids", "teacher_logits") if name in unlabelled.column_names])
         rank = np.empty(len(labelled), dtype=np.int64)
         rank[np.argsort(labelled["length"], kind="stable")] = np.arange(len(labelled))  # (labelled,)
         self.slots = [np.arange(int(q * ratio), int((q + 1) * ratio)) for q in rank]  # each review's slots
@@ -202,12 +204,19 @@ class ResumeError(ValueError):
     """A resume that cannot be exact or has nothing to resume from."""
 
 
-def resume_checkpoint(output_dir, world_size, allow_inexact, main_process=True):
-    """The checkpoint `--resume` continues: the last complete one, after checking that every process's RNG state is
-    there (an exact resume needs them), unless `allow_inexact`."""
+def resume_checkpoint(output_dir, world_size, allow_inexact, main_process=True, config=None):
+    """The checkpoint `--resume` continues: the last complete one, after checking that it holds the model `config`
+    describes and that every process's RNG state is there (an exact resume needs them), unless `allow_inexact`."""
     checkpoint = last_complete_checkpoint(output_dir, main_process) if Path(output_dir).is_dir() else None
     if checkpoint is None:
         raise ResumeError(f"--resume: no complete checkpoint in {output_dir}")
+    saved = json.loads((Path(checkpoint) / "config.json").read_text()) if config is not None else {}
+    for name in [name for name in type(config).__annotations__ if name in saved] if config is not None else []:
+        if saved[name] != getattr(config, name):
+            option = {"max_tokens": "max_length", "vocab_size": "max_vocab_size"}.get(name, name)
+            raise ResumeError(f"--resume: {checkpoint} holds a model with {name} {saved[name]!r}, this run asks for "
+                              f"{getattr(config, name)!r}; resume with the --{option} it was trained with, or train "
+                              "into a new --output_dir")
     names = ["rng_state.pth"] if world_size == 1 else [f"rng_state_{rank}.pth" for rank in range(world_size)]
     for name in names:
         path = Path(checkpoint) / name

@@ -20,6 +20,7 @@ from transformers import (
     DataCollatorForLanguageModeling,
     DataCollatorWithPadding,
     EarlyStoppingCallback,
+    ProgressCallback,
     set_seed,
 )
 from transformers.tokenization_utils_base import VERY_LARGE_INTEGER
@@ -43,6 +44,7 @@ from .trainer import (
     ElapsedTimeCallback,
     LSTMTrainer,
     ResumeError,
+    last_complete_checkpoint,
     resume_checkpoint,
 )
 
@@ -100,7 +102,6 @@ def score_test_split(trainer, test_split, label_names):
     """Score the test split once: (test metrics, {file name: content}, the logits) with test_results.json, every
     review's prediction in test_predictions.jsonl and, for classification, the confusion matrix."""
     test = trainer.predict_in_length_order(test_split, metric_key_prefix="test")  # (reviews, num_labels) logits
-    trainer.log_metrics("test", test.metrics)
     files = {
         "test_results.json": json.dumps(test.metrics, indent=2),
         "test_predictions.jsonl": prediction_records(
@@ -113,6 +114,55 @@ def score_test_split(trainer, test_split, label_names):
             test.label_ids, test.predictions.argmax(axis=-1), label_names, title
         )
     return test.metrics, files, test.predictions
+
+
+def guess_without_reading(splits, label_names, split):
+    """What answering without reading a review scores on `split`: the majority class of `split` (its share) or, for
+    ratings, the training split's mean rating (the RMSE). Returns (what is answered, the score)."""
+    train, gold = np.asarray(splits["train"]["labels"]), np.asarray(splits[split]["labels"])
+    if label_names is None:
+        return f"the mean rating {train.mean():.2f}", float(np.sqrt(((gold - train.mean()) ** 2).mean()))
+    counts = np.bincount(gold, minlength=len(label_names))
+    return f"the majority class {label_names[int(counts.argmax())]!r}", float(counts.max() / counts.sum())
+
+
+def learned_nothing(logits, splits, label_names):
+    """A sentence saying the model learned nothing from its labels, judged on the test split, or None: it predicts one
+    class for every review, or it scores no better than `guess_without_reading`."""
+    gold = np.asarray(splits["test"]["labels"])
+    guess, baseline = guess_without_reading(splits, label_names, "test")
+    if label_names is None:
+        rmse = float(np.sqrt(((logits.reshape(-1) - gold) ** 2).mean()))
+        failed = f"its test RMSE {rmse:.4f} is no lower than always answering {guess} ({baseline:.4f})"
+        failed = failed if rmse >= baseline else None
+    else:
+        predicted = logits.argmax(axis=-1)
+        accuracy = float((predicted == gold).mean())
+        failed = (f"it predicts {label_names[predicted[0]]!r} for every test review" if len(set(predicted)) == 1
+                  else f"its test accuracy {accuracy:.4f} is no better than always answering {guess} ({baseline:.4f})"
+                  if accuracy <= baseline else None)
+    if failed:
+        return (f"{failed}: it learned nothing from its labels. Small data needs more optimiser steps: train with "
+                "configs/small.yaml (see its comment)")
+    return None
+
+
+def run_summary(trainer, splits, scored, label_names):
+    """One line: where the model was saved, which epoch was kept with its validation figure beside what answering
+    without reading scores, and the test figure."""
+    args, state = trainer.args, trainer.state
+    folder = f"{args.output_dir}: saved"
+    if "test" not in splits:  # a language model
+        return f"{folder}; validation perplexity {scored['validation_perplexity']:.1f}"
+    metric = args.metric_for_best_model
+    kept = state.best_model_checkpoint if args.load_best_model_at_end and state.best_model_checkpoint else None
+    step = int(kept.rsplit("-", 1)[1]) if kept else state.global_step
+    entry = next((e for e in state.log_history if e.get("step") == step and f"eval_{metric}" in e), {})
+    guess, baseline = guess_without_reading(splits, label_names, "validation")
+    return (f"{folder}; epoch {round(entry.get('epoch', state.epoch))} of {round(state.epoch)} kept, validation {metric} "
+            f"{entry.get(f'eval_{metric}', float('nan')):.4f} (always answering {guess}: "
+            f"{'rmse' if label_names is None else 'accuracy'} {baseline:.4f}); test {metric} "
+            f"{scored.get(f'test_{metric}', float('nan')):.4f}")
 
 
 def score_language_model(trainer):
@@ -150,10 +200,17 @@ def run(argv=None):
     checkpoint = None
     if training_args.resume:
         checkpoint = resume_checkpoint(training_args.output_dir, training_args.world_size,
-                                       training_args.allow_inexact_resume, trainer.is_world_process_zero())
+                                       training_args.allow_inexact_resume, trainer.is_world_process_zero(), model.config)
+        logger.info("resuming from %s", checkpoint)
     elif Path(training_args.output_dir).exists() and trainer.is_world_process_zero():
         set_aside_previous_checkpoints(training_args.output_dir)  # never mixed into this run, kept until it saves
-    trainer.log_metrics("train", trainer.train(resume_from_checkpoint=checkpoint).metrics)
+    try:
+        trainer.log_metrics("train", trainer.train(resume_from_checkpoint=checkpoint).metrics)
+    except KeyboardInterrupt:
+        for callback in trainer.callback_handler.callbacks:  # end the progress bar's line before the message
+            if isinstance(callback, ProgressCallback) and callback.training_bar is not None:
+                callback.training_bar.close()
+        raise Stopped(training_args.output_dir) from None
     # Score with the float32 model that is saved (not under the bf16 autocast that accelerate put around the forward
     # pass for training), so the saved model predicts exactly what was scored.
     trainer.accelerator.unwrap_model(trainer.model, keep_fp32_wrapper=False)
@@ -162,10 +219,15 @@ def run(argv=None):
     else:
         scored, files, logits = score_test_split(trainer, splits["test"], label_names)
     distilled = teacher_report(splits["test"], logits, label_names, list(teachers)) if teachers else None
-    files |= run_files(trainer, model_args, data_args, splits, scored, embedding_start, started, argv, base, distilled)
+    warning = learned_nothing(logits, splits, label_names) if logits is not None else None
+    files |= run_files(trainer, model_args, data_args, splits, scored, embedding_start, started, argv, base, distilled,
+                       warning)
     save_final_model(trainer, training_args.output_dir, files)
     if trainer.is_world_process_zero():
         print(json.dumps(scored, indent=2))
+        logger.info("%s", run_summary(trainer, splits, scored, label_names))
+        if warning:
+            logger.warning("warning: %s", warning)
         if training_args.push_to_hub_dir is not None:
             revision = push(training_args.output_dir, training_args.hub_model_id, training_args.push_to_hub_dir)
             logger.info("pushed %s revision %s to %s", training_args.hub_model_id, revision, training_args.push_to_hub_dir)
@@ -254,7 +316,8 @@ def build_trainer(model, tokenizer, splits, label_names, unlabelled, training_ar
     )
 
 
-def run_files(trainer, model_args, data_args, splits, scored, embedding_start, started, argv, base, distilled=None):
+def run_files(trainer, model_args, data_args, splits, scored, embedding_start, started, argv, base, distilled=None,
+              warning=None):
     """The files a run writes beside its model: the card, all_results.json, log_history.json, the training curves;
     `distilled`: the teachers' test scores and the student's agreement with them (`distillation.teacher_report`)."""
     args = trainer.args
@@ -264,7 +327,7 @@ def run_files(trainer, model_args, data_args, splits, scored, embedding_start, s
         "best_validation": {
             "metric": args.metric_for_best_model,
             "value": trainer.state.best_metric,
-            "checkpoint": trainer.state.best_model_checkpoint,
+            "checkpoint": Path(trainer.state.best_model_checkpoint or "").name or None,  # inside the output folder
         },
         "wall_time_s": round(elapsed, 1),  # data preparation, training, test and plots
         "device": str(args.device),
@@ -285,6 +348,7 @@ def run_files(trainer, model_args, data_args, splits, scored, embedding_start, s
         base_model=hub_revision(model_args.model_name_or_path, base),
         distilled=distilled,
         word2vec=embedding_start["word2vec_vocabulary_share"] is not None,
+        warning=warning,
     )
     return {
         "README.md": card,
@@ -296,6 +360,16 @@ def run_files(trainer, model_args, data_args, splits, scored, embedding_start, s
     }
 
 
+class Stopped(Exception):
+    """Training stopped by the user (Ctrl-C); the message says how to go on."""
+
+    def __init__(self, output_dir):
+        last = last_complete_checkpoint(output_dir, remove_partial=False) if Path(output_dir).is_dir() else None
+        how = (f"its last complete checkpoint is {last}; continue it with the same command and --resume true" if last
+               else "no checkpoint was complete yet; run the command again to start over")
+        super().__init__(f"stopped (Ctrl-C): {how}")
+
+
 def main(argv=None):
     """The command line: a bad argument or bad data ends with one `error: ...` line and exit status 1, written once
     however many processes were launched (by the main one)."""
@@ -304,6 +378,10 @@ def main(argv=None):
     logging.getLogger("hf_lstm").setLevel(logging.INFO if main_process else logging.WARNING)
     try:
         run(argv)
+    except Stopped as stopped:
+        if main_process:
+            logger.warning("%s", stopped)
+        raise SystemExit(130) from None  # the shell's status for a run stopped by Ctrl-C
     except (ArgumentError, DataError, HubError, ModelFolderError, OutputFolderError, ResumeError,
             TeacherError) as error:
         raise SystemExit(f"error: {error}" if main_process else 1) from None

@@ -45,7 +45,7 @@ class ScoreArguments:
 def main(argv=None):
     args, positional = parse_command_line(ScoreArguments, [
         ("model", "A trained model folder, or org/name[@revision] with --hub_dir."),
-        ("data", "Labelled data: a .csv/.json/.jsonl/.parquet file, a dataset folder or hub id."),
+        ("data", "Labelled data: a .csv/.tsv/.json/.jsonl/.parquet file, a dataset folder or hub id."),
     ], argv)
     with one_error_line():
         if args.predictions and Path(args.predictions).exists():

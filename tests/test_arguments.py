@@ -123,5 +123,14 @@ def test_the_command_line_prints_one_line_not_the_usage_or_a_traceback(tmp_path)
 def test_help_groups_the_options_and_shows_the_config_file():
     result = subprocess.run([sys.executable, "scripts/train.py", "--help"], capture_output=True, text=True, timeout=120)
     assert result.stdout.startswith("usage: python scripts/train.py [CONFIG.yaml] [--field value ...]")
-    for group in ("model (", "data (", "Trainer ("):  # the run's own options are in the Trainer group
-        assert f"\n{group}" in result.stdout, group
+    groups = [result.stdout.index(f"\n{group}") for group in ("model (", "data (", "run (", "Trainer (")]
+    assert groups == sorted(groups)  # the project's own options first, grouped, then the Trainer's
+    own, trainer = result.stdout[groups[2]:groups[3]], result.stdout[groups[3]:]
+    assert "--resume" in own and "--adversarial_epsilon" in own and "--learning_rate" in trainer
+    for refused in ("--do_train", "--push_to_hub ", "--resume_from_checkpoint"):  # refused when given: not offered
+        assert refused not in result.stdout, refused
+
+
+def test_the_best_models_metric_has_one_spelling_from_parsing_on():
+    _, _, args = parse_arguments(["configs/tiny.yaml", "--metric_for_best_model", "eval_accuracy"])
+    assert args.metric_for_best_model == "accuracy" and args.greater_is_better

@@ -78,9 +78,7 @@ def test_prepared_ids_are_cut_with_the_models_rule():
     head_tail = tokenize_splits(splits, tokenizer, max_length=5, truncation="head_tail")["train"]
     assert head_tail["input_ids"] == [full[0][:2] + full[0][7:], full[1], []] and head_tail["length"] == [5, 3, 0]
     head = tokenize_splits(splits, tokenizer, max_length=4, truncation="head")["train"]
-    assert head["input_ids"] == [full[0][:4], full[1], []]
-    with pytest.raises(DataError, match="truncation must be one of .*'tail'"):
-        tokenize_splits(splits, tokenizer, max_length=4, truncation="tail")
+    assert head["input_ids"] == [full[0][:4], full[1], []]  # (the allowed values are LSTMConfig's: checked when parsed)
 
 
 def test_prepared_ids_are_those_the_tokenizer_gives_at_prediction_time():
@@ -367,3 +365,23 @@ def test_prepared_unlabelled_reviews_are_cut_to_their_own_length(tmp_path):
     assert len(splits["unlabelled"]) == 30 and max(splits["unlabelled"]["length"]) == 16
     assert max(splits["train"]["length"]) == 64
     assert set(splits["unlabelled"].column_names) == {"text", "input_ids", "length"}
+
+
+def test_a_tsv_file_is_read_as_tab_separated_and_other_files_name_the_kinds_read(tmp_path):
+    path = tmp_path / "reviews.tsv"
+    path.write_text("text\tlabel\n" + "".join(f"review {i}, with a comma\t{('neg', 'pos')[i % 2]}\n" for i in range(20)))
+    raw = load_raw_dataset(str(path))
+    assert raw["train"][3] == {"text": "review 3, with a comma", "label": "pos"}
+    other = tmp_path / "reviews.xlsx"
+    other.write_bytes(b"PK")
+    with pytest.raises(DataError, match=r"reviews.xlsx: not a kind of file read here; give a .csv, .tsv, .json"):
+        load_raw_dataset(str(other))
+
+
+def test_a_label_column_with_one_class_is_refused_naming_it(tmp_path):
+    path = tmp_path / "reviews.csv"
+    path.write_text("text,label\n" + "".join(f"review {i},pos\n" for i in range(20)))
+    args = DataArguments(dataset_name=str(path))
+    with pytest.raises(DataError, match=r"column 'label' holds one class only \('pos'\); a classifier needs two or "
+                                        r"more \(for a number per review, pass --task regression\)"):
+        make_splits(load_raw_dataset(str(path)), args)

@@ -9,9 +9,11 @@ from .conftest import tiny_config
 
 def test_model_card_has_metadata_with_test_metrics_and_loading_instructions(tmp_path):
     splits = {"train": [0] * 8, "validation": [0] * 2, "test": [0] * 3}
+    args = TrainingArguments(output_dir=str(tmp_path / "imdb"), eval_strategy="epoch", save_strategy="epoch",
+                             load_best_model_at_end=True)
     text = build_model_card(
-        tiny_config(bidirectional=True), DataArguments(), TrainingArguments(output_dir=str(tmp_path / "imdb")),
-        splits, {"test_accuracy": 0.91234, "test_loss": 0.25, "test_runtime": 3.0}, ("accuracy", 0.9), 125.0,
+        tiny_config(bidirectional=True), DataArguments(), args, splits,
+        {"test_accuracy": 0.91234, "test_loss": 0.25, "test_runtime": 3.0}, ("accuracy", 0.9), 125.0,
         "python scripts/train.py configs/imdb.yaml",
     )
     card = ModelCard(text)
@@ -22,6 +24,11 @@ def test_model_card_has_metadata_with_test_metrics_and_loading_instructions(tmp_
     assert "configs/imdb.yaml" in text and "2.1 min" in text and "trust_remote_code=True" in text
     assert "bidirectional LSTM" in text and "train 8 / validation 2 / test 3" in text
     assert "weights: the best epoch (chosen on validation: `accuracy` = 0.9)" in text
+    assert "pip install hf_lstm" not in text and "`pip install -e .` in a clone of its repository" in text
+    assert "Warning" not in text
+    warned = build_model_card(tiny_config(), DataArguments(), args, splits, {"test_accuracy": 0.5}, ("accuracy", 0.5),
+                              1.0, "python scripts/train.py", warning="it predicts 'pos' for every test review")
+    assert "**Warning:** it predicts 'pos' for every test review" in warned
 
 
 def test_datasets_metadata_names_a_hub_id_never_a_local_path(tmp_path):

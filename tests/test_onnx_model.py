@@ -131,8 +131,17 @@ def test_predict_script_runs_the_onnx_backend(exported):
 
 def test_onnx_backend_names_what_is_missing_or_refused(exported, tmp_path):
     model_dir, onnx_dir = exported
-    with pytest.raises(FileNotFoundError, match=f"{ONNX_FILE}: missing; make it with python scripts/export_onnx.py"):
+    with pytest.raises(FileNotFoundError, match="a PyTorch model folder, not an ONNX export; export it first") as hint:
         load_classifier(str(model_dir), backend="onnx")
+    command = str(hint.value).split("export it first: ")[1].split()  # the hint's command, run as written
+    subprocess.run([sys.executable, *command[1:]], check=True, capture_output=True, timeout=300)
+    assert predict(load_classifier(f"{model_dir}-onnx", backend="onnx", quantize="int8"), ["a great film"])
+    with pytest.raises(ValueError, match="an ONNX export .*: predict.py and demo.py run it with --backend onnx"):
+        load_classifier(str(onnx_dir))
+    (onnx_dir / QUANTIZED_FILE).rename(tmp_path / "aside.onnx")
+    with pytest.raises(FileNotFoundError, match=f"{QUANTIZED_FILE}: missing; make it with python scripts/export_onnx"):
+        load_classifier(str(onnx_dir), backend="onnx", quantize="int8")
+    (tmp_path / "aside.onnx").rename(onnx_dir / QUANTIZED_FILE)
     with pytest.raises(ValueError, match="'bf16' is for the torch backend"):
         load_classifier(str(onnx_dir), backend="onnx", quantize="bf16")
     with pytest.raises(ValueError, match="backend must be one of"):

@@ -6,11 +6,13 @@ import shutil
 import signal
 import time
 import os
+import re
 import socket
 import subprocess
 import sys
 
 import datasets
+import numpy as np
 import psutil
 import pytest
 import torch
@@ -423,6 +425,22 @@ def test_resume_without_rng_state_is_refused_unless_inexact_is_allowed(tmp_path)
     assert (output_dir / "model.safetensors").is_file()
 
 
+def test_ctrl_c_says_which_checkpoint_to_resume_and_a_changed_shape_is_refused_naming_the_option(tmp_path):
+    output_dir, cache = tmp_path / "run", tmp_path / "cache"
+    process = train_process(output_dir, cache)
+    wait_for(output_dir / "checkpoint-125" / "checkpoint_complete", process)
+    time.sleep(0.3)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130 and "Traceback" not in stderr
+    assert (f"\nstopped (Ctrl-C): its last complete checkpoint is {output_dir}/checkpoint-125; continue it with the "
+            "same command and --resume true\n") in stderr  # a line of its own
+    with pytest.raises(ResumeError, match=r"checkpoint-125 holds a model with hidden_size 16, this run asks for 32; "
+                                          r"resume with the --hidden_size it was trained with"):
+        run(RESUMABLE[1:] + ["--output_dir", str(output_dir), "--cache_dir", str(cache), "--resume", "true",
+                             "--hidden_size", "32"])
+
+
 class DiskFullTrainer:
     """Stands in for a Trainer whose disk fills up half-way through saving the model."""
 
@@ -548,3 +566,31 @@ def test_a_data_error_under_two_processes_is_written_once(tmp_path):
     result = subprocess.run(command, capture_output=True, text=True, timeout=300, env=LAUNCH_ENV)
     assert result.returncode != 0
     assert result.stderr.count("label column 'rating' not found") == 1, result.stderr[-3000:]
+
+
+def test_learned_nothing_names_one_class_answers_and_scores_no_better_than_the_majority():
+    splits = {"train": {"labels": [0, 0, 1, 1]}, "test": {"labels": [0, 0, 0, 1]}}
+    names = ["neg", "pos"]
+    one_class = training.learned_nothing(np.array([[1.0, 0.0]] * 4), splits, names)
+    assert one_class.startswith("it predicts 'neg' for every test review: it learned nothing from its labels")
+    poor = training.learned_nothing(np.array([[1.0, 0.0], [0.0, 1.0], [0.0, 1.0], [0.0, 1.0]]), splits, names)
+    assert poor.startswith("its test accuracy 0.5000 is no better than always answering the majority class 'neg' "
+                           "(0.7500)") and "configs/small.yaml" in poor
+    assert training.learned_nothing(np.array([[1.0, 0.0]] * 3 + [[0.0, 1.0]]), splits, names) is None
+    ratings = {"train": {"labels": [1.0, 5.0]}, "test": {"labels": [2.0, 4.0]}}
+    assert training.learned_nothing(np.array([[1.0], [5.0]]), ratings, None).startswith(
+        "its test RMSE 1.0000 is no lower than always answering the mean rating 3.00 (1.0000)")
+    assert training.learned_nothing(np.array([[2.0], [4.0]]), ratings, None) is None
+
+
+def test_a_run_ends_with_one_line_saying_where_which_epoch_and_how_it_compares(tmp_path, caplog):
+    output_dir = tmp_path / "model"
+    with caplog.at_level("INFO", logger="hf_lstm"):
+        run(TINY + ["--num_train_epochs", "2", "--output_dir", str(output_dir), "--cache_dir", str(tmp_path / "cache")])
+    summary = next(record.getMessage() for record in caplog.records if "saved; epoch" in record.getMessage())
+    assert re.fullmatch(rf"{output_dir}: saved; epoch [12] of 2 kept, validation accuracy 0\.\d{{4}} \(always "
+                        r"answering the majority class '(neg|pos)': accuracy 0\.\d{4}\); test accuracy 0\.\d{4}",
+                        summary), summary
+    results = json.loads((output_dir / "all_results.json").read_text())
+    assert re.fullmatch(r"checkpoint-\d+", results["best_validation"]["checkpoint"])  # inside the folder, not a path
+    assert {path.stat().st_mode & 0o777 for path in output_dir.iterdir() if path.is_file()} == {0o644}  # umask 022
