@@ -15,26 +15,26 @@ import torch
 from .modeling_lstm import tokens_read
 
 
-def loss_terms(model, batch, outputs, unlabelled, args, seed):
+def loss_terms(model, batch, outputs, extras, args, seed):
     """The named terms of one training batch's loss (their sum is the loss).
 
-    `outputs` is the model's pass over `batch` (with `output_hidden_states`); `unlabelled` holds what the batch brought
+    `outputs` is the model's pass over `batch` (with `output_hidden_states`); `extras` holds what the batch brought
     besides its labelled reviews: `teacher_logits` (batch, teachers, num_labels) and a batch of unlabelled reviews
     (`unlabelled_input_ids`, `unlabelled_attention_mask`, `unlabelled_teacher_logits`); `seed` seeds virtual
     adversarial training's random directions (one per optimiser step)."""
     regression = model.config.num_labels == 1
-    distilling = "teacher_logits" in unlabelled
+    distilling = "teacher_logits" in extras
     terms = {"supervised": args.distillation_alpha * outputs.loss if distilling else outputs.loss}
     if args.adversarial_epsilon:
         terms["adversarial"] = adversarial_loss(model, batch, outputs, args.adversarial_epsilon)
     passes = [(batch["input_ids"], batch.get("attention_mask"), outputs)]
-    if "unlabelled_input_ids" in unlabelled:
-        ids, mask = unlabelled["unlabelled_input_ids"], unlabelled["unlabelled_attention_mask"]
+    if "unlabelled_input_ids" in extras:
+        ids, mask = extras["unlabelled_input_ids"], extras["unlabelled_attention_mask"]
         passes.append((ids, mask, model(input_ids=ids, attention_mask=mask, output_hidden_states=True)))
     if args.entropy_weight:
         terms["entropy"] = args.entropy_weight * entropy(passes[-1][2].logits).mean()
     if distilling:
-        teachers = [unlabelled["teacher_logits"], unlabelled.get("unlabelled_teacher_logits")]
+        teachers = [extras["teacher_logits"], extras.get("unlabelled_teacher_logits")]
         differences = [distillation_differences(output.logits, teacher, args.distillation_temperature, regression)
                        for (_, _, output), teacher in zip(passes, teachers) if teacher is not None]
         terms["distillation"] = (1 - args.distillation_alpha) * torch.cat(differences).mean()  # over every review

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow.compute as pc
 import torch
-from transformers import Trainer, TrainerCallback
+from transformers import ProgressCallback, Trainer, TrainerCallback
 from transformers.trainer_utils import PredictionOutput
 
 from .objectives import loss_terms
@@ -49,6 +49,15 @@ class LSTMTrainer(Trainer):
             self.data_collator = UnlabelledCollator(self.data_collator)
             self.add_callback(EpochCallback(self.train_dataset))
         self._logged_terms = {}  # name -> [sum, count] since the last log
+
+    def train(self, *args, **kwargs):
+        try:
+            return super().train(*args, **kwargs)
+        except KeyboardInterrupt:  # Ctrl-C: end the progress bar's line, so that what follows starts a line
+            for callback in self.callback_handler.callbacks:
+                if isinstance(callback, ProgressCallback) and callback.training_bar is not None:
+                    callback.training_bar.close()
+            raise
 
     def _set_signature_columns_if_needed(self):
         super()._set_signature_columns_if_needed()

@@ -20,7 +20,6 @@ from transformers import (
     DataCollatorForLanguageModeling,
     DataCollatorWithPadding,
     EarlyStoppingCallback,
-    ProgressCallback,
     set_seed,
 )
 from transformers.tokenization_utils_base import VERY_LARGE_INTEGER
@@ -207,9 +206,6 @@ def run(argv=None):
     try:
         trainer.log_metrics("train", trainer.train(resume_from_checkpoint=checkpoint).metrics)
     except KeyboardInterrupt:
-        for callback in trainer.callback_handler.callbacks:  # end the progress bar's line before the message
-            if isinstance(callback, ProgressCallback) and callback.training_bar is not None:
-                callback.training_bar.close()
         raise Stopped(training_args.output_dir) from None
     # Score with the float32 model that is saved (not under the bf16 autocast that accelerate put around the forward
     # pass for training), so the saved model predicts exactly what was scored.

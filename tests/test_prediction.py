@@ -5,6 +5,7 @@ import sys
 import time
 import warnings
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -278,3 +279,14 @@ def test_regression_records_and_scores_hold_the_rating():
         {"row": 7, "gold": 5.0, "rating": 4.0}, {"row": 8, "gold": 2.0, "rating": 2.0}]
     metrics = prediction.score_predictions(results, [5.0, 2.0], None)
     assert metrics["mae"] == pytest.approx(0.5) and metrics["rmse"] == pytest.approx(0.5 ** 0.5)
+    stored = float(np.float32(5.17))  # a rating as an Arrow float32 column gives it back: 5.170000076293945
+    assert json.loads(prediction.prediction_records(results[:1], [0], [stored], None))["gold"] == 5.17
+
+
+def test_probabilities_are_listed_in_class_order_wherever_a_prediction_is_recorded(saved_model):
+    classifier = load_classifier(str(saved_model))
+    names = prediction.label_names_of(classifier)
+    for result in predict(classifier, ["a great film", "a dull film", "fine"]):
+        assert list(result["probabilities"]) == names
+    record = prediction.results_from_logits(np.array([[0.0, 2.0]]), names)[0]
+    assert list(record["probabilities"]) == names

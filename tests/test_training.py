@@ -594,3 +594,6 @@ def test_a_run_ends_with_one_line_saying_where_which_epoch_and_how_it_compares(t
     results = json.loads((output_dir / "all_results.json").read_text())
     assert re.fullmatch(r"checkpoint-\d+", results["best_validation"]["checkpoint"])  # inside the folder, not a path
     assert {path.stat().st_mode & 0o777 for path in output_dir.iterdir() if path.is_file()} == {0o644}  # umask 022
+    from hf_lstm.output_folder import RUN_FILES  # the one list of what a run writes, which an overwrite replaces
+
+    assert {path.name for path in output_dir.iterdir() if path.is_file()} <= set(RUN_FILES)
