@@ -8,15 +8,16 @@ from contextlib import contextmanager
 from transformers import HfArgumentParser
 
 
-def parse_command_line(arguments_class, positionals=(), argv=None):
+def parse_command_line(arguments_class, positionals=(), argv=None, remaining=False):
     """(options, positionals): `arguments_class` parsed from `argv` beside `positionals` ((name, help) or
-    (name, help, nargs)); also shows the package's log messages on standard error."""
+    (name, help, nargs)), and with `remaining` the words left over; also shows the package's log messages on standard
+    error."""
     logging.basicConfig(format="%(message)s", level=logging.WARNING)
     logging.getLogger("hf_lstm").setLevel(logging.INFO)
     parser = HfArgumentParser(arguments_class)
     for name, help_text, *nargs in positionals:
         parser.add_argument(name, help=help_text, **({"nargs": nargs[0]} if nargs else {}))
-    return parser.parse_args_into_dataclasses(args=argv)
+    return parser.parse_args_into_dataclasses(args=argv, return_remaining_strings=remaining)
 
 
 @contextmanager

@@ -4,6 +4,7 @@ on the same validation split, the same test split scored once with the same metr
 
     python scripts/baseline.py configs/imdb.yaml
     python scripts/baseline.py configs/clothing.yaml --output outputs/baselines/clothing.json
+    python scripts/baseline.py configs/small.yaml --dataset_name reviews.csv --label_column label   # your own data
     python scripts/baseline.py configs/imdb.yaml --score_data data/amazon-multidomain/amazon_multidomain.parquet \
         --group_by domain                     # also out of domain: the same model on product reviews, per domain
 
@@ -28,19 +29,20 @@ class BaselineArguments:
     ngrams: int = field(default=3, metadata={"help": "Longest word n-gram (3: uni-, bi- and trigrams)."})
     output: str | None = field(default=None, metadata={"help": "Also write the figures to this JSON file."})
     score_data: str | None = field(
-        default=None, metadata={"help": "Also score this labelled file or dataset (its labels: the config's classes)."}
+        default=None, metadata={"help": "Also score this labelled file or dataset (the training data's text and label "
+                                "columns and classes)."}
     )
-    text_columns: list[str] = field(default_factory=lambda: ["text"], metadata={"help": "--score_data's text columns."})
-    label_column: str = field(default="label", metadata={"help": "--score_data's label column."})
     group_by: str | None = field(default=None, metadata={"help": "Also score each value of this --score_data column."})
 
 
 def main(argv=None):
-    args, positional = parse_command_line(BaselineArguments, [("config", "A training config (configs/*.yaml).")], argv)
+    args, positional, data_options = parse_command_line(
+        BaselineArguments, [("config", "A training config (configs/*.yaml); data options after it override its own.")],
+        argv, remaining=True)
     with one_error_line():
-        _, data_args, _ = parse_arguments([positional.config, "--output_dir", "unused"])
+        _, data_args, _ = parse_arguments([positional.config, *data_options, "--output_dir", "unused"])
         splits, _, label_names = prepare_data(data_args)  # the LSTM's own splits (cached)
-        other = args.score_data and labelled_split(args.score_data, None, args.text_columns, args.label_column,
+        other = args.score_data and labelled_split(args.score_data, None, data_args.text_columns, data_args.label_column,
                                                    label_names, keep=[args.group_by] if args.group_by else [])
         figures = {"config": positional.config, **nbsvm_baseline(splits, label_names, args.ngrams, other or None,
                                                                  args.group_by)}

@@ -3,6 +3,7 @@ training reviews (a seeded sample) is trained on as a user's own file would be (
 model is scored on 2,000 IMDB test reviews it never saw, beside the majority-class share.
 
     python docs/probes/small_data.py --sizes 300 1000 --configs configs/imdb.yaml configs/small.yaml --seeds 42 43 44
+    python docs/probes/small_data.py --configs configs/small.yaml --overrides --hidden_size 64   # a variant
 """
 
 import argparse
@@ -19,12 +20,20 @@ from hf_lstm.prediction import load_classifier, score_dataset
 from hf_lstm.training import run
 
 
+def kept_accuracy(state):
+    """Validation accuracy of the epoch the run kept."""
+    step = int(state.best_model_checkpoint.rsplit("-", 1)[1])
+    return next(entry["eval_accuracy"] for entry in state.log_history
+                if entry.get("step") == step and "eval_accuracy" in entry)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[300, 1000])
     parser.add_argument("--configs", nargs="+", default=["configs/imdb.yaml", "configs/small.yaml"])
     parser.add_argument("--seeds", type=int, nargs="+", default=[42, 43, 44])
     parser.add_argument("--scored", type=int, default=2000, help="IMDB test reviews each model is scored on")
+    parser.add_argument("--overrides", nargs=argparse.REMAINDER, default=[], help="options added to every run")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     imdb = load_dataset("data/imdb")
@@ -42,12 +51,14 @@ def main():
                 started = time.time()
                 trainer, scored = run([config, "--dataset_name", str(data), "--output_dir", str(output_dir),
                                        "--seed", str(seed), "--cache_dir", str(work / "cache"), "--report_to", "none",
-                                       "--disable_tqdm", "true"])
+                                       "--disable_tqdm", "true", *args.overrides])
                 minutes = (time.time() - started) / 60
                 metrics, _ = score_dataset(load_classifier(str(output_dir)), test)
                 print(json.dumps({
-                    "config": config, "reviews": size, "seed": seed, "steps": trainer.state.global_step,
-                    "validation_best": trainer.state.best_metric, "own_test_accuracy": scored.get("test_accuracy"),
+                    "config": config, "overrides": " ".join(args.overrides), "reviews": size, "seed": seed,
+                    "steps": trainer.state.global_step, "validation_best": trainer.state.best_metric,
+                    "validation_accuracy": kept_accuracy(trainer.state),
+                    "own_test_accuracy": scored.get("test_accuracy"),
                     "imdb_test_accuracy": round(metrics["accuracy"], 4),
                     "majority_share": round(max(sum(test["labels"]), len(test) - sum(test["labels"])) / len(test), 4),
                     "minutes": round(minutes, 2),
