@@ -62,3 +62,6 @@ def test_the_script_scores_a_configs_own_splits(tmp_path, capsys):
     figures = json.loads((tmp_path / "tiny.json").read_text())
     assert figures == json.loads(capsys.readouterr().out)
     assert 0.5 < figures["test"]["accuracy"] <= 1.0 and figures["config"] == "configs/tiny.yaml"
+    # the config's data options can be overridden after it, as for training (e.g. your own --dataset_name)
+    script.main(["configs/tiny.yaml", "--max_train_samples", "40", "--output", str(tmp_path / "few.json"), "--ngrams", "2"])
+    assert json.loads((tmp_path / "few.json").read_text())["features"] < figures["features"]
