@@ -31,3 +31,18 @@ def test_each_command_that_needs_an_extra_stops_with_one_line_without_it(tmp_pat
     assert result.returncode == 1, result.stderr[-2000:]
     assert result.stderr.strip().splitlines()[-1].endswith(f"this command needs the [{extra}] extra: "
                                                           f"pip install -e '.[{extra}]'")
+
+
+def test_without_the_extras_a_model_trains_predicts_and_scores(tmp_path):
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "sitecustomize.py").write_text(
+        HIDE.format(names={"onnx", "onnxruntime", "onnxscript", "gradio"}))
+    env = {"PYTHONPATH": str(tmp_path / "site"), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    model = str(tmp_path / "model")
+    for command in (["scripts/train.py", "configs/tiny.yaml", "--num_train_epochs", "1", "--output_dir", model,
+                     "--cache_dir", str(tmp_path / "cache")],
+                    ["scripts/predict.py", "--model", model, "a fine film"],
+                    ["scripts/score.py", model, "data/amazon-multidomain/amazon_multidomain.parquet", "--group_by",
+                     "domain"]):
+        result = subprocess.run([sys.executable, *command], capture_output=True, text=True, timeout=600, env=env)
+        assert result.returncode == 0, (command, result.stderr[-2000:])
