@@ -20,22 +20,27 @@ def parse_command_line(arguments_class, positionals=(), argv=None, remaining=Fal
     return parser.parse_args_into_dataclasses(args=argv, return_remaining_strings=remaining)
 
 
+class MissingExtra(ImportError):
+    """An optional dependency of an install extra (onnx, demo) is not installed; the message names the `pip install`."""
+
+
 @contextmanager
 def one_error_line(*errors):
-    """Turn `errors` (default: ValueError, OSError) raised in the block into one `error: ...` line and exit status 1."""
+    """Turn `errors` (default: ValueError, OSError, `MissingExtra`) raised in the block into one `error: ...` line and
+    exit status 1."""
     try:
         yield
-    except errors or (ValueError, OSError) as error:
+    except errors or (ValueError, OSError, MissingExtra) as error:
         raise SystemExit(f"error: {error}") from None
 
 
 def require_extra(extra, *modules):
-    """Stop with one `error: ...` line naming the `pip install` to run when an optional dependency of the `extra`
-    install extra (onnx, demo) is missing."""
+    """Raise `MissingExtra`, naming the `pip install` to run, when an optional dependency of the `extra` install extra
+    is missing: library callers get an exception, the scripts one `error:` line (`one_error_line`)."""
     missing = [module for module in modules if not installed(module)]
     if missing:
-        raise SystemExit(f"error: {missing[0]} is not installed; this command needs the [{extra}] extra: "
-                         f"pip install -e '.[{extra}]'")
+        raise MissingExtra(f"{missing[0]} is not installed; this command needs the [{extra}] extra: "
+                           f"pip install -e '.[{extra}]'")
 
 
 def installed(module):

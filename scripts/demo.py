@@ -29,7 +29,8 @@ class DemoArguments:
 
 def main(argv=None):
     (args,) = parse_command_line(DemoArguments, argv=argv)
-    require_extra("demo", "gradio")
+    with one_error_line():
+        require_extra("demo", "gradio")
     from hf_lstm.demo import build_demo, check_port_free
 
     with one_error_line():

@@ -27,7 +27,8 @@ def main(argv=None):
         ("model", "A trained model folder, or org/name[@revision] with --hub_dir."),
         ("out_dir", "Folder to write the ONNX package to (an earlier export there is replaced)."),
     ], argv)
-    require_extra("onnx", "onnx", "onnxruntime", "onnxscript")
+    with one_error_line():
+        require_extra("onnx", "onnx", "onnxruntime", "onnxscript")
     from hf_lstm.onnx_model import export_onnx
 
     with one_error_line(ValueError, OSError, RuntimeError):

@@ -3,7 +3,7 @@ import sys
 
 import pytest
 
-from hf_lstm.cli import require_extra
+from hf_lstm.cli import MissingExtra, one_error_line, require_extra
 
 HIDE = """
 import sys
@@ -14,9 +14,13 @@ sys.modules.update(dict.fromkeys({names}))  # as if the install extras were not 
 
 def test_a_missing_extra_is_named_with_the_pip_install_to_run():
     require_extra("onnx", "json")  # installed: nothing happens
+    with pytest.raises(MissingExtra, match=r"^no_such_module is not installed; this command needs the \[onnx\] "
+                                           r"extra: pip install -e '\.\[onnx\]'$"):
+        require_extra("onnx", "json", "no_such_module")  # a library caller gets an exception
     with pytest.raises(SystemExit, match=r"^error: no_such_module is not installed; this command needs the \[onnx\] "
                                          r"extra: pip install -e '\.\[onnx\]'$"):
-        require_extra("onnx", "json", "no_such_module")
+        with one_error_line():  # a script gets one line
+            require_extra("onnx", "json", "no_such_module")
 
 
 @pytest.mark.parametrize("script, arguments, extra", [
