@@ -27,16 +27,18 @@ TASKS = ("classification", "regression", "language_modeling")
 # Validation metrics by task (`build_compute_metrics`), and those where lower is better.
 REGRESSION_METRICS = ("rmse", "mae", "loss")
 CLASSIFICATION_METRICS = ("accuracy", "f1_macro", "loss", "rmse", "mae", "rmse_expected", "mae_expected")
-LOWER_IS_BETTER = ("loss", "rmse", "mae", "rmse_expected", "mae_expected")
+MULTI_LABEL_METRICS = ("f1_micro", "f1_macro", "f1_samples", "subset_accuracy", "hamming_loss", "loss")
+LOWER_IS_BETTER = ("loss", "rmse", "mae", "rmse_expected", "mae_expected", "hamming_loss")
 
 
 class ArgumentError(ValueError):
     """A refused option or option value; the message names the field (`--name`)."""
 
 
-# LSTMConfig's fields that a run sets from elsewhere: the vocabulary (`vocab_size`, `pad_token_id`) and the data's
-# truncation (`truncation`, `max_tokens` from DataArguments' `truncation` and `max_length`).
-NOT_MODEL_OPTIONS = ("vocab_size", "pad_token_id", "truncation", "max_tokens")
+# LSTMConfig's fields that a run sets from elsewhere: the vocabulary (`vocab_size`, `pad_token_id`), the data's
+# truncation (`truncation`, `max_tokens` from DataArguments' `truncation` and `max_length`) and the thresholds chosen
+# on validation (`decision_thresholds`, by --threshold_strategy).
+NOT_MODEL_OPTIONS = ("vocab_size", "pad_token_id", "truncation", "max_tokens", "decision_thresholds")
 
 
 def config_options(config_class=LSTMConfig, skip=NOT_MODEL_OPTIONS):
@@ -97,8 +99,9 @@ class ModelArguments(LSTMConfigArguments):
     head_bias_from_labels: bool | None = option(
         None,
         "Start the head's bias at the training labels' prior: their mean for regression, the log of the "
-        "class shares for classification (a zero bias starts a 1-5 star regression at 0 stars). Default: on "
-        "for regression, off for classification.",
+        "class shares for classification, each label's log-odds for multi-label (a zero bias starts a 1-5 star "
+        "regression at 0 stars, and every label at 0.5). Default: on for regression and multi-label, off for "
+        "single-label classification.",
     )
 
     def config_fields(self):
@@ -146,11 +149,17 @@ class DataArguments:
     label_column: str = field(
         default="label", metadata={"help": "Column holding the label.", "aliases": ["--label_column_name"]}
     )
+    label_delimiter: str | None = option(
+        None,
+        "Several labels a row (multi-label): the string that separates them in a text label column, e.g. ','. A "
+        "column of lists is multi-label without it.",
+    )
     task: str = field(
         default="classification",
         metadata={
             "choices": TASKS,
-            "help": "classification (one class per review) | regression (a number) | language_modeling (pretrain "
+            "help": "classification (one class per review; several where the label column holds lists or "
+            "--label_delimiter is given) | regression (a number) | language_modeling (pretrain "
             "on the text alone: the training split and every unlabelled split, never test text)."
         },
     )
@@ -224,6 +233,9 @@ class DataArguments:
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ArgumentError(f"--{name} must be at least 1; got {value}")
+        if self.label_delimiter is not None and (self.task != "classification" or not self.label_delimiter):
+            raise ArgumentError("--label_delimiter is a non-empty separator of the labels of a classification task; "
+                                f"got {self.label_delimiter!r} with --task {self.task}")
         if self.class_names is not None and len(set(self.class_names)) != len(self.class_names):
             raise ArgumentError(f"--class_names lists a name twice: {self.class_names}")
         if self.unlabelled_data and self.task == "language_modeling":
@@ -329,6 +341,14 @@ class LSTMTrainingArguments(TrainingArguments):
         "Temperature T of distillation: T^2 times the KL divergence from the teachers' averaged "
         "probabilities at T to the model's (regression: the squared difference from their mean rating).",
     )
+    threshold_strategy: str = field(
+        default="fixed",
+        metadata={
+            "choices": ("fixed", "global", "per_label"),
+            "help": "Multi-label: the decision thresholds saved with the model (decision_thresholds): fixed (0.5), "
+            "global (one threshold with the best validation micro-F1) or per_label (each label's best validation F1).",
+        },
+    )
     unlabelled_batch_ratio: float = option(
         1.0,
         "With --unlabelled_data and a term that reads it: unlabelled reviews a training batch "
@@ -368,6 +388,7 @@ class LSTMTrainingArguments(TrainingArguments):
                 f"--num_train_epochs must be above 0 (or give --max_steps); got {self.num_train_epochs}: nothing "
                 "would be trained"
             )
+        self.metric_given = bool(self.metric_for_best_model)  # else multi-label data selects by f1_micro
         if self.metric_for_best_model:  # one spelling from here on: accuracy, not eval_accuracy
             self.metric_for_best_model = metric = self.metric_for_best_model.removeprefix("eval_")
             lower = metric in LOWER_IS_BETTER
@@ -395,10 +416,11 @@ def check_together(model_args, data_args, training_args):
             f"--metric_for_best_model {metric} is not a regression metric (those are {', '.join(REGRESSION_METRICS)}): "
             "pass --metric_for_best_model rmse"
         )
-    if data_args.task == "classification" and metric and metric not in CLASSIFICATION_METRICS:
+    if data_args.task == "classification" and metric and metric not in CLASSIFICATION_METRICS + MULTI_LABEL_METRICS:
         raise ArgumentError(
             f"--metric_for_best_model {metric} is not a classification metric (those are "
-            f"{', '.join(CLASSIFICATION_METRICS)}; rmse and mae where the classes are numbers)"
+            f"{', '.join(CLASSIFICATION_METRICS)}; rmse and mae where the classes are numbers; multi-label: "
+            f"{', '.join(MULTI_LABEL_METRICS)})"
         )
     if model_args.freeze_embeddings and training_args.adversarial_epsilon:
         raise ArgumentError("--adversarial_epsilon needs trainable embeddings: drop --freeze_embeddings")
@@ -435,8 +457,34 @@ def settle_task_settings(model_args, data_args, training_args):
             training_args.train_sampling_strategy = "random"
         training_args.metric_for_best_model, training_args.greater_is_better = "loss", False
         training_args.prediction_loss_only = True
+    if model_args.head_bias_from_labels is None and data_args.task == "regression":
+        model_args.head_bias_from_labels = True  # a classifier's is settled once its data shows whether multi-label
+
+
+def settle_multi_label_settings(model_args, training_args, multi_label):
+    """Once the data is read: multi-label data is selected by micro-F1 unless a metric was given, starts its head's
+    bias at the labels' log-odds unless told otherwise, and refuses what needs
+    one class a review (the teachers' and the unlabelled terms' class distributions); single-label data refuses the
+    multi-label metrics."""
+    metric = training_args.metric_for_best_model
     if model_args.head_bias_from_labels is None:
-        model_args.head_bias_from_labels = data_args.task == "regression"
+        model_args.head_bias_from_labels = multi_label  # 90 sigmoids at 0.5 would first unlearn predicting everything
+    if not multi_label:
+        if metric in set(MULTI_LABEL_METRICS) - set(CLASSIFICATION_METRICS):
+            raise ArgumentError(f"--metric_for_best_model {metric} is for multi-label data (several labels a review)")
+        return
+    if not training_args.metric_given:
+        training_args.metric_for_best_model, training_args.greater_is_better = "f1_micro", True
+    elif metric not in MULTI_LABEL_METRICS:
+        raise ArgumentError(f"--metric_for_best_model {metric} is not a multi-label metric (those are "
+                            f"{', '.join(MULTI_LABEL_METRICS)})")
+    needs_one_class = [name for name, value in (
+        ("--teacher_model_name_or_path", model_args.teacher_model_name_or_path),
+        ("--virtual_adversarial_epsilon", training_args.virtual_adversarial_epsilon),
+        ("--entropy_weight", training_args.entropy_weight)) if value]
+    if needs_one_class:
+        raise ArgumentError(f"{needs_one_class[0]} reads one class a review; the data is multi-label (several labels "
+                            f"a review): drop {needs_one_class[0]}")
 
 
 def reads_unlabelled_batches(model_args, training_args):

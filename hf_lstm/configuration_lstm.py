@@ -26,8 +26,9 @@ def option(default, help_text, **kwargs):
 class LSTMConfig(PreTrainedConfig):
     r"""
     Configuration of an [`LSTMModel`], [`LSTMForSequenceClassification`] or [`LSTMForCausalLM`]: the architecture and
-    what prediction needs (the truncation, the normalised embeddings). Each field's `help` documents it; like every
-    `PreTrainedConfig` it also carries `num_labels`, `problem_type`, `id2label` and `label2id`.
+    what prediction needs (the truncation, the normalised embeddings, a multi-label model's decision thresholds). Each
+    field's `help` documents it; like every `PreTrainedConfig` it also carries `num_labels`, `problem_type`,
+    `id2label` and `label2id`.
 
     ```python
     >>> from hf_lstm import LSTMConfig, LSTMForSequenceClassification
@@ -77,6 +78,11 @@ class LSTMConfig(PreTrainedConfig):
         "past vocab_size are dropped.",
     )
     pad_token_id: int | None = option(0, "Id of the [PAD] token; its embedding row stays zero.")
+    decision_thresholds: list[float] | None = option(
+        None,
+        "Multi-label models: each label's threshold on its sigmoid probability (in id2label's order), chosen on "
+        "validation; a label is predicted when its probability reaches it. None: 0.5 for every label.",
+    )
 
     def __post_init__(self, **kwargs):
         for key in RETIRED_KEYS:
@@ -93,5 +99,10 @@ class LSTMConfig(PreTrainedConfig):
                 raise ValueError(f"{name} is a probability in [0, 1); got {getattr(self, name)!r}")
         if self.truncation is not None and not (self.max_tokens or 0) > 0:
             raise ValueError(f"truncation={self.truncation!r} needs max_tokens > 0; got {self.max_tokens!r}")
+        if self.decision_thresholds is not None and (
+            len(self.decision_thresholds) != self.num_labels or not all(0 < t < 1 for t in self.decision_thresholds)
+        ):
+            raise ValueError(f"decision_thresholds must hold one probability in (0, 1) per label ({self.num_labels}); "
+                             f"got {self.decision_thresholds!r}")
         if self.lstm_impl == "reference" and self.cell_type != "lstm":
             raise ValueError(f"lstm_impl='reference' exists for cell_type='lstm' only; got {self.cell_type!r}")

@@ -118,6 +118,16 @@ def infer_class_names(values, label_column, source):
     return [name for _, name in sorted(zip(values, sorted(present)))]
 
 
+def warn_if_delimited(values, label_column, source):
+    """Warn where most string labels hold a comma ("sports,politics"): each such string is trained as one class."""
+    texts = [value for value in values if isinstance(value, str) and value.strip()]
+    with_comma = [value for value in texts if "," in value]
+    if texts and len(with_comma) > len(texts) / 2:
+        logger.warning("warning: %s: %d of %d labels in column %r hold a comma (e.g. %r) and each is trained as one "
+                       "class; for several labels a row, pass --label_delimiter ','", source, len(with_comma),
+                       len(texts), label_column, with_comma[0])
+
+
 def label_text(value):
     """A raw label as text: a whole-number float (pandas reads a column of 1-5 stars as 1.0-5.0) as that number."""
     if isinstance(value, float) and value.is_integer():
@@ -132,8 +142,35 @@ def as_number(text):
         return None
 
 
-def label_encoder(feature, task, label_names, label_column, source):
-    """Return (function mapping one raw label to a training label or None if invalid, class names or None)."""
+def is_multi_label(feature):
+    """Whether a label column (its `datasets` feature) holds a list of labels a row."""
+    return isinstance(feature, (datasets.List, datasets.LargeList, datasets.Sequence))
+
+
+def label_set(value, delimiter=None, feature=None):
+    """One row's labels as a list of names: a list's items (a list of `ClassLabel` ids as their names), or a string
+    cut at `delimiter`; empty names dropped. None where the value is neither (missing)."""
+    if isinstance(value, str) and delimiter is not None:
+        value = value.split(delimiter)
+    if not isinstance(value, (list, tuple)):
+        return None
+    names = feature.names if isinstance(feature, ClassLabel) else None
+    return [names[item] if names else label_text(item) for item in value if item is not None and label_text(item)]
+
+
+def label_encoder(feature, task, label_names, label_column, source, delimiter=None):
+    """Return (function mapping one raw label to a training label or None if invalid, class names or None).
+    `task` "multi_label": a row's label set (`label_set`) becomes a multi-hot list over `label_names`."""
+    if task == "multi_label":
+        index = {name: i for i, name in enumerate(label_names)}
+
+        def to_multi_hot(value):
+            names = label_set(value, delimiter, getattr(feature, "feature", None))
+            if names is None or any(name not in index for name in names):
+                return None
+            return [float(i in {index[name] for name in names}) for i in range(len(label_names))]
+
+        return to_multi_hot, list(label_names)
     if task == "regression":
 
         def to_number(value):
@@ -189,14 +226,14 @@ def class_label_encoder(feature, label_names, label_column, source):
     return to_index, [str(name) for name in label_names]
 
 
-def encode_labels(dataset, label_column, task, label_names, source, inferred=False):
+def encode_labels(dataset, label_column, task, label_names, source, inferred=False, delimiter=None):
     """Add a `labels` column, refusing the split if any label is missing or invalid (naming the first bad rows).
 
     `inferred`: the class names were read from the training split, so a label outside them is one that training
-    never saw, and the error says so."""
+    never saw, and the error says so. `task` "multi_label": multi-hot `labels` (`label_encoder`)."""
     if label_column not in dataset.column_names:
         raise DataError(f"{source}: label column {label_column!r} not found; columns are {dataset.column_names}")
-    encode, names = label_encoder(dataset.features[label_column], task, label_names, label_column, source)
+    encode, names = label_encoder(dataset.features[label_column], task, label_names, label_column, source, delimiter)
     raw = dataset[label_column]
     labels = [encode(value) for value in raw]
     bad = [i for i, label in enumerate(labels) if label is None]
@@ -205,13 +242,14 @@ def encode_labels(dataset, label_column, task, label_names, source, inferred=Fal
         if inferred:
             raise DataError(
                 f"{source}: column {label_column!r} has {len(bad)} label(s) that the training split never has "
-                f"(its classes are {names}); first: {shown}"
+                f"(its {'labels' if task == 'multi_label' else 'classes'} are {names}); first: {shown}"
             )
         expected = f"one of {names}" if names else "a finite number"
         raise DataError(
             f"{source}: column {label_column!r} has {len(bad)} invalid label(s), expected {expected}; first: {shown}"
         )
-    feature = ClassLabel(names=names) if names else Value("float32")
+    feature = (datasets.List(Value("float32")) if task == "multi_label" else ClassLabel(names=names) if names
+               else Value("float32"))
     if "labels" in dataset.column_names:
         dataset = dataset.remove_columns("labels")
     return dataset.add_column("labels", labels, feature=feature), names
@@ -224,6 +262,12 @@ def strata(dataset, rows, source):
     A class with a single review cannot be split between two sets; it is refused by name."""
     labels = np.array(dataset["labels"])[rows]
     feature = dataset.features["labels"]
+    if labels.ndim == 2:  # multi-label: each story's rarest label, rare strata pooled (random if still alone)
+        shares = np.where(labels > 0, labels.sum(axis=0), np.inf)  # (rows, labels): each held label's count
+        rarest = np.where(labels.any(axis=1), shares.argmin(axis=1), -1)
+        sizes = Counter(rarest.tolist())
+        rarest = np.array([value if sizes[value] >= 2 else -2 for value in rarest.tolist()])
+        return rarest if Counter(rarest.tolist()).get(-2, 2) >= 2 else None
     counts = Counter(labels.tolist())
     if not isinstance(feature, ClassLabel):
         if min(counts.values()) >= 2:  # few distinct values, each repeated (star ratings): stratify on the value
@@ -267,9 +311,14 @@ def stratified_split(dataset, size, seed, source="the training split"):
     unique = np.flatnonzero(counts[occurrence] == 1)
     if len(unique) < 2 * size:  # mostly repeated texts (intents, short phrases): hold out whole texts instead
         return grouped_split(dataset, occurrence, size, seed, source)
-    _, held_out = train_test_split(
-        unique, test_size=size, random_state=seed, stratify=strata(dataset, unique, source)
-    )
+    if is_multi_label(dataset.features["labels"]):  # a label's only story stays in training
+        labels = np.asarray(dataset["labels"])
+        unique = unique[~(labels[unique] * (labels.sum(axis=0) == 1)).any(axis=1)]
+    stratify = strata(dataset, unique, source)
+    try:
+        _, held_out = train_test_split(unique, test_size=size, random_state=seed, stratify=stratify)
+    except ValueError:  # more strata than held-out rows (a few stories of many labels): at random
+        _, held_out = train_test_split(unique, test_size=size, random_state=seed)
     rest = np.setdiff1d(np.arange(len(dataset)), held_out)
     return dataset.select(rest), dataset.select(np.sort(held_out))
 
@@ -300,10 +349,11 @@ def with_row_numbers(dataset):
     return dataset.add_column("row", list(range(len(dataset))))
 
 
-def labelled_split(data, split, text_columns, label_column, label_names, keep=()):
-    """One split of a labelled dataset as a classifier is scored on it: `text`, `labels` (ids of `label_names`, or
-    ratings when `label_names` is None) and `row` columns, and the columns in `keep`; refused with the same messages
-    as training data. `split` None: a file's only split, or a dataset's `test` split."""
+def labelled_split(data, split, text_columns, label_column, label_names, keep=(), multi_label=False, delimiter=None):
+    """One split of a labelled dataset as a classifier is scored on it: `text`, `labels` (ids of `label_names`,
+    multi-hot lists with `multi_label` (a list column, or strings cut at `delimiter`), or ratings when `label_names`
+    is None) and `row` columns, and the columns in `keep`; refused with the same messages as training data. `split`
+    None: a file's only split, or a dataset's `test` split."""
     raw = load_raw_dataset(data)
     if split is None:  # a single file is one split; a dataset folder or hub id is scored on its test split
         split = next(iter(raw)) if len(raw) == 1 else "test"
@@ -311,8 +361,8 @@ def labelled_split(data, split, text_columns, label_column, label_names, keep=()
         raise DataError(f"{data}: no {split!r} split; splits are {list(raw)}")
     source = data if len(raw) == 1 else f"{data} [{split}]"
     dataset = join_texts(raw[split], text_columns, source)
-    task = "regression" if label_names is None else "classification"
-    dataset, _ = encode_labels(dataset, label_column, task, label_names, source)
+    task = "regression" if label_names is None else "multi_label" if multi_label else "classification"
+    dataset, _ = encode_labels(dataset, label_column, task, label_names, source, delimiter=delimiter)
     missing = [column for column in keep if column not in dataset.column_names]
     if missing:
         raise DataError(f"{source}: column(s) {missing} not found; columns are {dataset.column_names}")
@@ -324,23 +374,32 @@ def make_splits(raw, data_args):
     if "train" not in raw:
         raise DataError(f"{data_args.dataset_name}: no 'train' split; splits are {list(raw)}")
     source = data_args.dataset_name
-    names, inferred = data_args.class_names, False
-    label_column = data_args.label_column
-    if data_args.task == "classification" and names is None:
+    names, inferred, task = data_args.class_names, False, data_args.task
+    label_column, delimiter = data_args.label_column, data_args.label_delimiter
+    if task == "classification":
         if label_column not in raw["train"].column_names:
             raise DataError(f"{source} [train]: label column {label_column!r} not found; "
                             f"columns are {raw['train'].column_names}")
-        if not isinstance(raw["train"].features[label_column], ClassLabel):
-            names, inferred = infer_class_names(raw["train"][label_column], label_column, f"{source} [train]"), True
+        feature, values = raw["train"].features[label_column], raw["train"][label_column]
+        if is_multi_label(feature) or delimiter is not None:
+            task, inner = "multi_label", getattr(feature, "feature", None)
+            if names is None and isinstance(inner, ClassLabel):
+                names = inner.names
+            elif names is None:
+                sets = [label_set(value, delimiter, inner) or [] for value in values]
+                names = infer_class_names([name for row in sets for name in row], label_column, f"{source} [train]")
+                inferred = True
+        elif names is None and not isinstance(feature, ClassLabel):
+            warn_if_delimited(values, label_column, f"{source} [train]")
+            names, inferred = infer_class_names(values, label_column, f"{source} [train]"), True
     splits = {}
     given = names
     for split in [split for split in LABELLED_SPLITS if split in raw]:  # unlabelled ones skipped
         dataset = join_texts(raw[split], data_args.text_columns, f"{source} [{split}]")
-        dataset, names = encode_labels(
-            dataset, label_column, data_args.task, given, f"{source} [{split}]", inferred=inferred and split != "train"
-        )
+        dataset, names = encode_labels(dataset, label_column, task, given, f"{source} [{split}]",
+                                       inferred=inferred and split != "train", delimiter=delimiter)
         splits[split] = with_row_numbers(dataset.select_columns(["text", "labels"]))
-    if names is not None and len(names) < 2:
+    if task == "classification" and len(names) < 2:
         raise DataError(f"{source} [train]: column {label_column!r} holds one class only ({names[0]!r}); a classifier "
                         "needs two or more (for a number per review, pass --task regression)")
     train = splits["train"]

@@ -25,15 +25,21 @@ def check_port_free(host, port):
 
 def build_demo(classifier, title="hf_lstm", examples=EXAMPLES):
     """A `gr.Interface` around `predict(classifier, [text])`: a `gr.Label` with the predicted label and every class's
-    probability as bars, or, for a regression model, with the predicted rating (to 3 decimals)."""
-    regression = classifier.model.config.problem_type == "regression"
+    probability as bars; for a multi-label model, the labels above their thresholds in a text box and every label's
+    probability as bars; for a regression model, the predicted rating (to 3 decimals)."""
+    config = classifier.model.config
+    regression, multi_label = config.problem_type == "regression", config.problem_type == "multi_label_classification"
 
     def classify(text):
         (result,) = predict(classifier, [text])
+        if multi_label:
+            return ", ".join(result["labels"]) or "(none)", result["scores"]
         return f"{result['rating']:.3f}" if regression else result["probabilities"]
 
-    label = "Predicted rating" if regression else "Prediction"
-    output = gr.Label(label=label, num_top_classes=classifier.model.config.num_labels, elem_id="prediction")
+    label = "Predicted rating" if regression else "Every label's probability" if multi_label else "Prediction"
+    output = gr.Label(label=label, num_top_classes=config.num_labels, elem_id="prediction", show_heading=not multi_label)
+    if multi_label:  # the heading would name the most probable label, not the labels above their thresholds
+        output = [gr.Textbox(label="Labels above their thresholds", elem_id="labels"), output]
     return gr.Interface(
         fn=classify,
         inputs=gr.Textbox(label="Review", lines=6, placeholder="Type or paste a review", elem_id="review"),

@@ -4,15 +4,19 @@ from pathlib import Path
 
 import evaluate
 import numpy as np
-from scipy.special import softmax
+from scipy.special import expit, softmax
+from sklearn.metrics import f1_score, precision_recall_fscore_support
 
 
 METRIC_MODULES = Path(__file__).parent / "metric_modules"
 
 
-def load_metric(name):
+THRESHOLD_GRID = np.round(np.arange(0.05, 0.951, 0.05), 2)  # the thresholds `choose_thresholds` tries
+
+
+def load_metric(name, config_name=None):
     """Load one of the project's evaluate modules (accuracy, f1, rmse, mae) without the Hub."""
-    return evaluate.load(str(METRIC_MODULES / name))
+    return evaluate.load(str(METRIC_MODULES / name), config_name)
 
 
 def numeric_class_values(names):
@@ -24,13 +28,65 @@ def numeric_class_values(names):
         return None
 
 
-def build_compute_metrics(label_names=None):
+def decision_thresholds(config):
+    """A multi-label model's decision thresholds (one per label; 0.5 where its config has none), None for a
+    single-label or regression model: the `thresholds` argument of the functions that score or answer."""
+    if config.problem_type != "multi_label_classification":
+        return None
+    return config.decision_thresholds or [0.5] * config.num_labels
+
+
+def decisions(logits, thresholds):
+    """A multi-label model's answers (texts, labels) of 0 / 1: each label whose sigmoid probability reaches its
+    threshold (one per label, or one for all)."""
+    return (expit(np.asarray(logits, dtype=np.float64)) >= np.asarray(thresholds)).astype(np.int32)
+
+
+def choose_thresholds(logits, gold, strategy):
+    """Decision thresholds chosen on validation (`logits`, multi-hot `gold`, both (texts, labels)): 0.5 for every
+    label for "fixed"; "global": the one threshold of `THRESHOLD_GRID` with the best micro-F1, for every label; "per_label": each
+    label's threshold with its best F1, the global one for a label without a validation story. Ties go to the
+    threshold nearest 0.5."""
+    if strategy == "fixed":
+        return [0.5] * gold.shape[1]
+    grid = sorted(THRESHOLD_GRID, key=lambda value: abs(value - 0.5))
+    micro = [f1_score(gold, decisions(logits, value), average="micro", zero_division=0.0) for value in grid]
+    best = float(grid[int(np.argmax(micro))])
+    if strategy == "global":
+        return [best] * gold.shape[1]
+    each = np.stack([f1_score(gold, decisions(logits, value), average=None, zero_division=0.0) for value in grid])
+    chosen = np.asarray(grid)[each.argmax(axis=0)]  # (labels,)
+    return [float(value) if gold[:, label].any() else best for label, value in enumerate(chosen)]
+
+
+def per_label_scores(logits, gold, label_names, thresholds):
+    """{label: precision, recall, f1, support} of a multi-label model's answers (`decisions`) against multi-hot `gold`."""
+    table = precision_recall_fscore_support(gold, decisions(logits, thresholds), zero_division=0.0)
+    return {name: dict(zip(("precision", "recall", "f1", "support"), (float(column[i]) for column in table)))
+            for i, name in enumerate(label_names)}
+
+
+def build_compute_metrics(label_names=None, thresholds=None):
     """Return `compute_metrics(EvalPrediction) -> dict`.
 
     Regression (`label_names` None): rmse and mae. Classification: accuracy and macro f1; when the classes are
     numbers (star ratings) also rmse/mae of the arg-max class's value and of the expected value under the predicted
-    probabilities (`rmse_expected`, `mae_expected`).
+    probabilities (`rmse_expected`, `mae_expected`). Multi-label (`thresholds` given; `decisions`): micro, macro and
+    samples F1, subset accuracy (the whole label set right) and Hamming loss (the share of wrong label decisions).
     """
+    if thresholds is not None:
+        f1, subset, accuracy = load_metric("f1", "multilabel"), load_metric("accuracy", "multilabel"), load_metric("accuracy")
+
+        def compute_multi_label(eval_prediction):
+            gold = np.asarray(eval_prediction.label_ids).astype(np.int32)
+            predicted = decisions(eval_prediction.predictions, thresholds)
+            metrics = {f"f1_{average}": f1.compute(predictions=predicted, references=gold, average=average)["f1"]
+                       for average in ("micro", "macro", "samples")}
+            metrics["subset_accuracy"] = subset.compute(predictions=predicted, references=gold)["accuracy"]
+            metrics["hamming_loss"] = 1 - accuracy.compute(predictions=predicted.ravel(), references=gold.ravel())["accuracy"]
+            return metrics
+
+        return compute_multi_label
     accuracy, f1, rmse, mae = (load_metric(name) for name in ("accuracy", "f1", "rmse", "mae"))
     values = numeric_class_values(label_names) if label_names is not None else None
     values = np.array(values) if values is not None else None

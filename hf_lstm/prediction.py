@@ -13,7 +13,7 @@ from transformers.utils import logging as hf_logging
 
 from .cli import require_extra
 from .hardware import fast_bf16_available
-from .metrics import build_compute_metrics
+from .metrics import build_compute_metrics, decision_thresholds
 from .hub import resolve_model
 from .loading import load_model
 
@@ -101,7 +101,9 @@ def read_texts(path):
 
 
 def predict(classifier, texts):
-    """One dict per text: {"label", "score", "probabilities"} or, for a regression model, {"rating"}."""
+    """One dict per text: {"label", "score", "probabilities"}; for a multi-label model {"labels", "scores"}: the
+    labels whose sigmoid probability reaches their threshold (`config.decision_thresholds`) and every label's
+    probability; for a regression model {"rating"}."""
     texts = list(texts)
     if not texts:
         raise ValueError("no texts to predict: give at least one")
@@ -113,10 +115,14 @@ def predict(classifier, texts):
     # test split. The results come back in the order of `texts`.
     order = shortest_first([len(text) for text in texts])
     label_names = label_names_of(classifier)
+    thresholds = decision_thresholds(classifier.model.config)
     results = []
     for scores in classifier([texts[row] for row in order]):  # the model truncates (its config)
         if label_names is None:
             results.append({"rating": scores[0]["score"]})
+        elif thresholds is not None:  # the pipeline's sigmoid probabilities
+            results.append(label_set_result([{item["label"]: item["score"] for item in scores}[name]
+                                             for name in label_names], label_names, thresholds))
         else:
             by_label = {item["label"]: item["score"] for item in scores}  # the pipeline's: highest first
             results.append({"label": scores[0]["label"], "score": scores[0]["score"],
@@ -144,12 +150,22 @@ def in_original_order(values, order):
     return restored
 
 
-def results_from_logits(logits, label_names):
+def label_set_result(probabilities, label_names, thresholds):
+    """A multi-label answer: {"labels": the names whose probability reaches their threshold, "scores": {name:
+    probability} in label order}."""
+    chosen = [name for name, value, threshold in zip(label_names, probabilities, thresholds) if value >= threshold]
+    return {"labels": chosen, "scores": dict(zip(label_names, probabilities))}
+
+
+def results_from_logits(logits, label_names, thresholds=None):
     """`predict`'s answers from a model's outputs `logits` (texts, num_labels): `{"label", "score", "probabilities"}`
-    per text, or `{"rating"}` for regression (`label_names` None)."""
+    per text, `{"labels", "scores"}` for a multi-label model (`thresholds`, one per label), or `{"rating"}` for
+    regression (`label_names` None)."""
     logits = torch.from_numpy(np.asarray(logits)).double()  # (texts, num_labels)
     if label_names is None:
         return [{"rating": value} for value in logits[:, 0].tolist()]
+    if thresholds is not None:
+        return [label_set_result(row, label_names, thresholds) for row in logits.sigmoid().tolist()]
     results = []
     for row in logits.softmax(dim=-1).tolist():  # (num_labels,) probabilities
         best = max(range(len(row)), key=row.__getitem__)
@@ -159,29 +175,37 @@ def results_from_logits(logits, label_names):
 
 def prediction_records(results, rows, gold, label_names):
     """The prediction record, one JSON line per text: its `row` (in the data it was read from), its `gold` label (a
-    class name, or the rating) and the prediction as `predict` answers it, so that errors can be looked up."""
+    class name, a list of label names for multi-label data, or the rating) and the prediction as `predict` answers it,
+    so that errors can be looked up."""
     lines = []
     for row, label, result in zip(rows, gold, results):
         # a rating as the data wrote it: the shortest decimal that its float32 value stands for (5.17, not 5.1700000763)
-        expected = float(str(np.float32(label))) if label_names is None else label_names[label]
+        expected = (float(str(np.float32(label))) if label_names is None
+                    else [name for name, hot in zip(label_names, label) if hot] if np.ndim(label)
+                    else label_names[label])
         lines.append(json.dumps({"row": int(row), "gold": expected, **result}, ensure_ascii=False) + "\n")
     return "".join(lines)
 
 
 def logits_of(results, label_names):
     """(texts, num_labels) scores that give back `results`' probabilities under a softmax (their logarithms), or
-    (texts, 1) ratings: what `build_compute_metrics` reads."""
+    under a sigmoid for a multi-label model (their log-odds), or (texts, 1) ratings: what `build_compute_metrics`
+    reads."""
     if label_names is None:
         return np.array([[result["rating"]] for result in results])
+    if results and "scores" in results[0]:
+        probabilities = np.clip([[result["scores"][name] for name in label_names] for result in results], 1e-30, 1)
+        return np.log(probabilities) - np.log1p(-np.minimum(probabilities, 1 - 1e-16))
     probabilities = np.array([[result["probabilities"][name] for name in label_names] for result in results])
     return np.log(np.clip(probabilities, 1e-30, None))
 
 
-def score_predictions(results, gold, label_names):
-    """The metrics training reports (accuracy and macro F1, or RMSE and MAE) of `results` against `gold`."""
+def score_predictions(results, gold, label_names, thresholds=None):
+    """The metrics training reports (accuracy and macro F1, the multi-label F1s at `thresholds`, or RMSE and MAE) of
+    `results` against `gold`."""
     labels = np.asarray(gold)
     scores = logits_of(results, label_names)
-    return build_compute_metrics(label_names)(EvalPrediction(predictions=scores, label_ids=labels))
+    return build_compute_metrics(label_names, thresholds)(EvalPrediction(predictions=scores, label_ids=labels))
 
 
 def label_names_of(classifier):
@@ -195,10 +219,10 @@ def label_names_of(classifier):
 def score_dataset(classifier, dataset, group_by=None):
     """Score a labelled dataset (`text`, `labels`, `row` columns, as `hf_lstm.data.labelled_split` gives) with the
     classifier: (metrics, prediction record); with `group_by` (a column), also the metrics of each of its values."""
-    label_names = label_names_of(classifier)
+    label_names, thresholds = label_names_of(classifier), decision_thresholds(classifier.model.config)
     results = predict(classifier, dataset["text"])
     metrics = scores_by_group(lambda rows: [results[i] for i in rows], dataset, group_by,
-                              lambda chosen, gold: score_predictions(chosen, gold, label_names))
+                              lambda chosen, gold: score_predictions(chosen, gold, label_names, thresholds))
     return metrics, prediction_records(results, dataset["row"], dataset["labels"], label_names)
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import datasets
 import numpy as np
 import torch
+from sklearn.metrics import f1_score
 from transformers import (
     AutoTokenizer,
     DataCollatorForLanguageModeling,
@@ -24,15 +25,21 @@ from transformers import (
 )
 from transformers.tokenization_utils_base import VERY_LARGE_INTEGER
 
-from .arguments import SHAPE_FIELDS, ArgumentError, parse_arguments, reads_unlabelled_batches
+from .arguments import (
+    SHAPE_FIELDS,
+    ArgumentError,
+    parse_arguments,
+    reads_unlabelled_batches,
+    settle_multi_label_settings,
+)
 from .configuration_lstm import LSTMConfig
-from .data import DataError, prepare_data
+from .data import DataError, is_multi_label, prepare_data
 from .distillation import TeacherError, teacher_report
 from .embeddings import load_pretrained_embeddings, train_word2vec_embeddings
 from .hardware import cpu_threads, launch_problem
 from .hub import HubError, push, resolve_model
 from .loading import ModelFolderError, check_model_folder
-from .metrics import build_compute_metrics
+from .metrics import build_compute_metrics, choose_thresholds, decision_thresholds, decisions, per_label_scores
 from .model_card import build_model_card
 from .modeling_lstm import LSTMForCausalLM, LSTMForSequenceClassification
 from .output_folder import OutputFolderError, check_output_dir, save_final_model, set_aside_previous_checkpoints
@@ -50,10 +57,10 @@ from .trainer import (
 logger = logging.getLogger(__name__)
 
 
-def build_model(model_args, data_args, tokenizer, label_names, base=None):
+def build_model(model_args, data_args, tokenizer, label_names, base=None, multi_label=False):
     """An `LSTMForSequenceClassification` sized for the vocabulary and labels (an `LSTMForCausalLM` for language
     modelling), new or (`base`, a saved model folder) with that model's shape and encoder weights and a head that is
-    new where the labels differ. A classifier's config carries the truncation (`truncation`, `max_tokens`) the
+    new where the labels differ; `multi_label`: a sigmoid per label. A classifier's config carries the truncation (`truncation`, `max_tokens`) the
     training data was cut with, so the saved model cuts the same way."""
     model_class, truncation = LSTMForSequenceClassification, {
         "truncation": data_args.truncation, "max_tokens": data_args.max_length
@@ -65,7 +72,7 @@ def build_model(model_args, data_args, tokenizer, label_names, base=None):
     else:
         labels = {
             "num_labels": len(label_names),
-            "problem_type": "single_label_classification",
+            "problem_type": "multi_label_classification" if multi_label else "single_label_classification",
             "id2label": dict(enumerate(label_names)),
             "label2id": {name: i for i, name in enumerate(label_names)},
         }
@@ -83,7 +90,8 @@ def build_model(model_args, data_args, tokenizer, label_names, base=None):
 
 @torch.no_grad()
 def init_head_bias_from_labels(model, labels, task):
-    """Set the head's bias to the labels' prior: their mean (regression) or the log class shares (classification).
+    """Set the head's bias to the labels' prior: their mean (regression), the log class shares (classification) or
+    each label's log-odds (multi-label).
 
     With the bias at zero, a regression head must first climb to the labels' mean; the network then carries that
     offset in weights on pooled features whose size differs between training (dropout) and evaluation, which biases
@@ -92,22 +100,40 @@ def init_head_bias_from_labels(model, labels, task):
     bias = model.classifier.bias
     if task == "regression":
         bias.fill_(labels.double().mean().item())
+    elif labels.ndim == 2:  # multi-hot (num_reviews, num_labels)
+        shares = labels.double().mean(dim=0).clamp(1e-4, 1 - 1e-4)  # a label never seen counts as rare, not absent
+        bias.copy_((shares / (1 - shares)).log().to(bias.dtype))
     else:
         counts = torch.bincount(labels.long(), minlength=bias.numel()).double().clamp(min=1)  # (num_labels,)
         bias.copy_((counts / counts.sum()).log().to(bias.dtype))  # a class never seen counts as seen once
 
 
+def set_decision_thresholds(trainer, validation, label_names, strategy):
+    """A multi-label model's decision thresholds, chosen on the validation split by `strategy`
+    (`metrics.choose_thresholds`), into its config; the metrics from here on use them."""
+    logits = trainer.predict_in_length_order(validation, metric_key_prefix="validation").predictions
+    thresholds = choose_thresholds(logits, np.asarray(validation["labels"]), strategy)
+    trainer.model.config.decision_thresholds = None if strategy == "fixed" else thresholds
+    trainer.compute_metrics = build_compute_metrics(label_names, thresholds)
+    logger.info("decision thresholds (%s): %s", strategy, ", ".join(f"{name} {value:g}" for name, value in
+                                                                     zip(label_names, thresholds)))
+
+
 def score_test_split(trainer, test_split, label_names):
     """Score the test split once: (test metrics, {file name: content}, the logits) with test_results.json, every
-    review's prediction in test_predictions.jsonl and, for classification, the confusion matrix."""
+    review's prediction in test_predictions.jsonl and, for single-label classification, the confusion matrix (for
+    multi-label, each label's precision, recall and F1 in the results)."""
     test = trainer.predict_in_length_order(test_split, metric_key_prefix="test")  # (reviews, num_labels) logits
+    thresholds = decision_thresholds(trainer.model.config)
+    results = dict(test.metrics)
+    if thresholds is not None:
+        results["test_per_label"] = per_label_scores(test.predictions, test.label_ids, label_names, thresholds)
     files = {
-        "test_results.json": json.dumps(test.metrics, indent=2),
-        "test_predictions.jsonl": prediction_records(
-            results_from_logits(test.predictions, label_names), test_split["row"], test_split["labels"], label_names
-        ),
+        "test_results.json": json.dumps(results, indent=2),
+        "test_predictions.jsonl": prediction_records(results_from_logits(test.predictions, label_names, thresholds),
+                                                     test_split["row"], test_split["labels"], label_names),
     }
-    if label_names is not None:
+    if label_names is not None and thresholds is None:
         title = f"{Path(trainer.args.output_dir).name}: test"
         files["confusion_matrix.png"] = confusion_matrix_png(
             test.label_ids, test.predictions.argmax(axis=-1), label_names, title
@@ -116,21 +142,34 @@ def score_test_split(trainer, test_split, label_names):
 
 
 def guess_without_reading(splits, label_names, split):
-    """What answering without reading a review scores on `split`: the majority class of `split` (its share) or, for
-    ratings, the training split's mean rating (the RMSE). Returns (what is answered, the score)."""
+    """What answering without reading a review scores on `split`: the majority class of `split` (its share), for
+    multi-label data the training split's most common label set (micro-F1) or, for ratings, the training split's mean
+    rating (the RMSE). Returns (what is answered, the score)."""
     train, gold = np.asarray(splits["train"]["labels"]), np.asarray(splits[split]["labels"])
+    if gold.ndim == 2:
+        sets, counts = np.unique(train, axis=0, return_counts=True)
+        common = sets[counts.argmax()]
+        guess = np.broadcast_to(common, gold.shape)
+        names = [label_names[i] for i in np.flatnonzero(common)]
+        return f"the label set {names}", float(f1_score(gold, guess, average="micro", zero_division=0.0))
     if label_names is None:
         return f"the mean rating {train.mean():.2f}", float(np.sqrt(((gold - train.mean()) ** 2).mean()))
     counts = np.bincount(gold, minlength=len(label_names))
     return f"the majority class {label_names[int(counts.argmax())]!r}", float(counts.max() / counts.sum())
 
 
-def learned_nothing(logits, splits, label_names):
+def learned_nothing(logits, splits, label_names, thresholds=None):
     """A sentence saying the model learned nothing from its labels, judged on the test split, or None: it predicts one
-    class for every review, or it scores no better than `guess_without_reading`."""
+    class (one label set) for every review, or it scores no better than `guess_without_reading`."""
     gold = np.asarray(splits["test"]["labels"])
     guess, baseline = guess_without_reading(splits, label_names, "test")
-    if label_names is None:
+    if thresholds is not None:
+        predicted = decisions(logits, thresholds)
+        micro = float(f1_score(gold, predicted, average="micro", zero_division=0.0))
+        failed = ("it predicts the same label set for every test review" if (predicted == predicted[0]).all()
+                  else f"its test micro-F1 {micro:.4f} is no better than always answering {guess} ({baseline:.4f})"
+                  if micro <= baseline else None)
+    elif label_names is None:
         rmse = float(np.sqrt(((logits.reshape(-1) - gold) ** 2).mean()))
         failed = f"its test RMSE {rmse:.4f} is no lower than always answering {guess} ({baseline:.4f})"
         failed = failed if rmse >= baseline else None
@@ -158,9 +197,11 @@ def run_summary(trainer, splits, scored, label_names):
     step = int(kept.rsplit("-", 1)[1]) if kept else state.global_step
     entry = next((e for e in state.log_history if e.get("step") == step and f"eval_{metric}" in e), {})
     guess, baseline = guess_without_reading(splits, label_names, "validation")
+    multi_label = decision_thresholds(trainer.model.config) is not None
+    measure = "rmse" if label_names is None else "micro-F1" if multi_label else "accuracy"
     return (f"{folder}; epoch {round(entry.get('epoch', state.epoch))} of {round(state.epoch)} kept, validation {metric} "
             f"{entry.get(f'eval_{metric}', float('nan')):.4f} (always answering {guess}: "
-            f"{'rmse' if label_names is None else 'accuracy'} {baseline:.4f}); test {metric} "
+            f"{measure} {baseline:.4f}); test {metric} "
             f"{scored.get(f'test_{metric}', float('nan')):.4f}")
 
 
@@ -191,8 +232,10 @@ def run(argv=None):
                 for name in model_args.teacher_model_name_or_path or []}
     with training_args.main_process_first(desc="preparing data"):
         splits, tokenizer, label_names = prepare_data(data_args, base_tokenizer, teachers)
+    multi_label = data_args.task == "classification" and is_multi_label(splits["train"].features["labels"])
+    settle_multi_label_settings(model_args, training_args, multi_label)
     set_seed(training_args.seed)
-    model = build_model(model_args, data_args, tokenizer, label_names, base)
+    model = build_model(model_args, data_args, tokenizer, label_names, base, multi_label)
     embedding_start = start_weights(model, model_args, data_args, tokenizer, splits, training_args.seed)
     unlabelled = splits.get("unlabelled") if reads_unlabelled_batches(model_args, training_args) else None
     trainer = build_trainer(model, tokenizer, splits, label_names, unlabelled, training_args, started)
@@ -213,9 +256,12 @@ def run(argv=None):
     if data_args.task == "language_modeling":
         scored, files, logits = score_language_model(trainer)
     else:
+        if multi_label:
+            set_decision_thresholds(trainer, splits["validation"], label_names, training_args.threshold_strategy)
         scored, files, logits = score_test_split(trainer, splits["test"], label_names)
     distilled = teacher_report(splits["test"], logits, label_names, list(teachers)) if teachers else None
-    warning = learned_nothing(logits, splits, label_names) if logits is not None else None
+    thresholds = decision_thresholds(model.config)
+    warning = learned_nothing(logits, splits, label_names, thresholds) if logits is not None else None
     files |= run_files(trainer, model_args, data_args, splits, scored, embedding_start, started, argv, base, distilled,
                        warning)
     save_final_model(trainer, training_args.output_dir, files)
@@ -306,7 +352,8 @@ def build_trainer(model, tokenizer, splits, label_names, unlabelled, training_ar
             DataCollatorForLanguageModeling(tokenizer, mlm=False) if language_modeling
             else DataCollatorWithPadding(tokenizer)
         ),
-        compute_metrics=None if language_modeling else build_compute_metrics(label_names),
+        compute_metrics=(None if language_modeling
+                         else build_compute_metrics(label_names, decision_thresholds(model.config))),
         callbacks=callbacks,
         unlabelled_dataset=unlabelled,
     )

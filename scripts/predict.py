@@ -1,4 +1,5 @@
-"""Predict labels (with every class's probability) or ratings for texts; prints one JSON line per text.
+"""Predict labels (with every class's probability) or ratings for texts; prints one JSON line per text. A multi-label
+model prints the labels above their thresholds ("labels") beside every label's probability ("scores").
 
     python scripts/predict.py --model outputs/imdb "A moving film." "Two hours I will never get back."
     python scripts/predict.py --model myteam/imdb-lstm@v1 --hub_dir /shared/hub --file reviews.txt

@@ -31,11 +31,16 @@ def tiny_model():
     return LSTMForSequenceClassification(tiny_config(bidirectional=True, pooling="mean_max")).eval()
 
 
-def save_tiny_model(directory, tokenizer, regression=False, seed=0):
-    """Save an untrained tiny model with its tokenizer, as scripts/train.py would (config, safetensors, code)."""
+def save_tiny_model(directory, tokenizer, regression=False, seed=0, multi_label=False):
+    """Save an untrained tiny model with its tokenizer, as scripts/train.py would (config, safetensors, code);
+    `multi_label`: three topics, with decision thresholds."""
     torch.manual_seed(seed)
     if regression:
         labels = dict(num_labels=1, problem_type="regression", id2label={0: "rating"}, label2id={"rating": 0})
+    elif multi_label:
+        names = ["music", "politics", "sports"]
+        labels = dict(num_labels=3, problem_type="multi_label_classification", id2label=dict(enumerate(names)),
+                      label2id={name: i for i, name in enumerate(names)}, decision_thresholds=[0.3, 0.5, 0.7])
     else:
         labels = dict(num_labels=2, id2label={0: "neg", 1: "pos"}, label2id={"neg": 0, "pos": 1})
     config = tiny_config(vocab_size=len(tokenizer), bidirectional=True, pooling="mean_max", truncation="head_tail",

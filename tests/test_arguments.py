@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from hf_lstm.arguments import ArgumentError
+from hf_lstm.arguments import ArgumentError, settle_multi_label_settings
 from hf_lstm.training import main, parse_arguments
 
 
@@ -63,11 +63,15 @@ def test_a_metric_the_task_does_not_report_is_refused_before_training():
     )
 
 
-def test_regression_starts_the_head_bias_at_the_label_mean_unless_told_otherwise():
+def test_regression_and_multi_label_start_the_head_bias_at_the_labels_prior_unless_told_otherwise():
     arguments = ["configs/tiny.yaml", "--task", "regression", "--metric_for_best_model", "rmse"]
     assert parse_arguments(arguments)[0].head_bias_from_labels is True
     assert parse_arguments(arguments + ["--head_bias_from_labels", "false"])[0].head_bias_from_labels is False
-    assert parse_arguments(["configs/tiny.yaml"])[0].head_bias_from_labels is False
+    for multi_label in (False, True):  # a classifier's default waits for its data: on for multi-label only
+        model_args, _, training_args = parse_arguments(["configs/tiny.yaml", "--metric_for_best_model", "loss"])
+        assert model_args.head_bias_from_labels is None
+        settle_multi_label_settings(model_args, training_args, multi_label)
+        assert model_args.head_bias_from_labels is multi_label
 
 
 def test_the_loss_is_logged_every_50_steps_and_evaluation_stays_once_an_epoch():

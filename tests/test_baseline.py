@@ -52,6 +52,18 @@ def test_a_rating_task_gets_ridge_regression_scored_by_rmse():
     assert figures["model"].startswith("ridge") and figures["test"]["rmse"] < 0.5 and "alpha" in figures
 
 
+def test_multi_label_data_gets_a_one_vs_rest_linear_svm_scored_by_micro_f1():
+    topics = [[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [0.0, 0.0]]  # good -> a, bad -> b, both words -> both, fine -> none
+    words = ["good", "bad", "good bad", "fine"]
+    rows = [(f"the film was {words[i % 4]} indeed {i}", topics[i % 4]) for i in range(80)]
+    make = lambda part: Dataset.from_dict({"text": [t for t, _ in part], "labels": [l for _, l in part]})  # noqa
+    figures = nbsvm_baseline({"train": make(rows[:50]), "validation": make(rows[50:65]), "test": make(rows[65:])},
+                             ["a", "b"])
+    assert figures["model"] == "one-vs-rest linear SVM, TF-IDF word 1-2-grams"
+    assert figures["test"]["f1_micro"] == 1.0 and figures["test"]["subset_accuracy"] == 1.0
+    assert figures["C"] in (0.1, 0.3, 1.0, 3.0, 10.0)
+
+
 def test_the_script_scores_a_configs_own_splits(tmp_path, capsys):
     import importlib.util
 

@@ -1,9 +1,10 @@
+import json
 from collections import Counter
 from dataclasses import replace
 
 import numpy as np
 import pytest
-from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
+from datasets import ClassLabel, Dataset, DatasetDict, Features, List, Value
 
 from hf_lstm.arguments import ArgumentError, DataArguments
 from hf_lstm.data import (
@@ -385,3 +386,59 @@ def test_a_label_column_with_one_class_is_refused_naming_it(tmp_path):
     with pytest.raises(DataError, match=r"column 'label' holds one class only \('pos'\); a classifier needs two or "
                                         r"more \(for a number per review, pass --task regression\)"):
         make_splits(load_raw_dataset(str(path)), args)
+
+
+def topic_stories(count=60):
+    """Stories whose words say their topics: sports, politics, both, or neither (an empty label set)."""
+    topics = [["sports"], ["politics"], ["politics", "sports"], []]
+    words = {"sports": "match goal", "politics": "vote senate"}
+    return [(f"story {i} " + " ".join(words[t] for t in topics[i % 4]), topics[i % 4]) for i in range(count)]
+
+
+def test_list_and_delimited_label_columns_give_the_same_multi_hot_labels(tmp_path):
+    stories = topic_stories()
+    listed = tmp_path / "stories.jsonl"
+    listed.write_text("".join(json.dumps({"text": text, "tags": tags}) + "\n" for text, tags in stories))
+    delimited = write_csv(tmp_path, "text,tags\n" + "".join(f'{text},"{",".join(tags)}"\n' for text, tags in stories))
+    made = [make_splits(load_raw_dataset(str(listed)), DataArguments(dataset_name=str(listed), label_column="tags")),
+            make_splits(load_raw_dataset(delimited),
+                        DataArguments(dataset_name=delimited, label_column="tags", label_delimiter=","))]
+    for splits, names in made:
+        assert names == ["politics", "sports"]
+        assert isinstance(splits["train"].features["labels"], List)
+        by_text = {text: labels for split in splits.values() for text, labels in zip(split["text"], split["labels"])}
+        assert by_text["story 2 vote senate match goal"] == [1.0, 1.0]
+        assert by_text["story 0 match goal"] == [0.0, 1.0] and by_text["story 3 "] == [0.0, 0.0]  # no topic: allowed
+    assert made[0][0]["test"]["labels"] == made[1][0]["test"]["labels"]
+
+
+def test_an_unseen_label_in_multi_label_data_is_refused_naming_file_column_and_rows(tmp_path):
+    train = tmp_path / "train.jsonl"
+    train.write_text("".join(json.dumps({"text": text, "tags": tags}) + "\n" for text, tags in topic_stories()))
+    test = tmp_path / "test.jsonl"
+    test.write_text(json.dumps({"text": "a", "tags": ["sports"]}) + "\n" + json.dumps({"text": "b", "tags": ["art"]}))
+    raw = DatasetDict({"train": load_raw_dataset(str(train))["train"], "test": load_raw_dataset(str(test))["train"]})
+    with pytest.raises(DataError, match=r"\[test\]: column 'tags' has 1 label\(s\) that the training split never has "
+                                        r"\(its labels are \['politics', 'sports'\]\); first: row 1: \['art'\]"):
+        make_splits(raw, DataArguments(dataset_name=str(tmp_path), label_column="tags"))
+
+
+def test_multi_label_validation_is_stratified_on_the_rarest_label_and_a_labels_only_story_stays_in_training():
+    tags = [["earn"]] * 60 + [["earn", "gold"]] * 20 + [["gold"]] * 10 + [["tin", "earn"]] + [[]] * 9
+    raw = DatasetDict({"train": Dataset.from_dict({"text": [f"story {i}" for i in range(100)], "tags": tags}),
+                       "test": Dataset.from_dict({"text": ["a"], "tags": [["earn"]]})})
+    splits, names = make_splits(raw, DataArguments(dataset_name="stories", label_column="tags",
+                                                   validation_split_size=0.2))
+    assert names == ["earn", "gold", "tin"]
+    validation = np.array(splits["validation"]["labels"])
+    assert len(validation) == 20 and validation[:, 2].sum() == 0  # tin's only story is in training
+    gold_stories = sum(validation[:, 1])  # 30 of 100 stories hold gold: 6 of the 20
+    assert gold_stories == 6 and sum(not row.any() for row in validation) in (1, 2)
+
+
+def test_string_labels_holding_commas_warn_naming_the_delimiter_option(tmp_path, caplog):
+    path = write_csv(tmp_path, "text,tags\n" + "".join(f'story {i},"{("a,b", "b", "a,c")[i % 3]}"\n' for i in range(30)))
+    with caplog.at_level("WARNING", logger="hf_lstm"):
+        _, names = make_splits(load_raw_dataset(path), DataArguments(dataset_name=path, label_column="tags"))
+    assert names == ["a,b", "a,c", "b"]  # as asked: one class per string
+    assert "20 of 30 labels in column 'tags' hold a comma" in caplog.text and "--label_delimiter ','" in caplog.text

@@ -49,9 +49,9 @@ def serve(tmp_path):
         server.wait(timeout=30)
 
 
-def submit_in_browser(url, text, screenshot):
-    """Open `url` in headless Chromium, type `text`, submit; returns the page's prediction block as text and the
-    bars' values {class: probability}."""
+def submit_in_browser(url, text, screenshot, shown_at='#prediction [data-testid="label-output-value"]'):
+    """Open `url` in headless Chromium, type `text`, submit; returns the text shown at `shown_at` (the prediction
+    block's heading) and the bars' values {class: probability}."""
     assert CHROMIUM, "the browser test needs Debian's chromium: apt-get install chromium (.ci/run installs it)"
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
@@ -61,9 +61,10 @@ def submit_in_browser(url, text, screenshot):
             assert page.get_by_text(example[:30]).count() >= 1
         page.locator("#review textarea").fill(text)
         page.get_by_role("button", name="Submit").click()
-        label = page.locator('#prediction [data-testid="label-output-value"]')
-        label.wait_for(timeout=60_000)  # appears once the prediction is back
-        shown = label.inner_text().strip()
+        page.locator("#prediction meter, #prediction [data-testid='label-output-value']").first.wait_for(
+            timeout=60_000)  # appears once the prediction is back
+        label = page.locator(shown_at)
+        shown = label.input_value() if shown_at.endswith("textarea") else label.inner_text().strip()
         bars = {meter.get_attribute("aria-label"): float(meter.get_attribute("value"))
                 for meter in page.locator("#prediction meter").all()}
         page.screenshot(path=str(screenshot), full_page=True)
@@ -89,6 +90,14 @@ def test_the_demo_page_shows_a_regression_models_rating(serve, tmp_path, tokeniz
     shown, bars = submit_in_browser(serve(model_dir), REVIEW, tmp_path / "demo.png")
     (expected,) = predict(load_classifier(str(model_dir)), [REVIEW])
     assert float(shown) == pytest.approx(expected["rating"], abs=1e-3) and bars == {}
+
+
+def test_the_demo_page_shows_a_multi_label_models_labels_and_a_bar_per_label(serve, tmp_path, tokenizer):
+    model_dir = save_tiny_model(tmp_path / "model", tokenizer, multi_label=True)
+    shown, bars = submit_in_browser(serve(model_dir), REVIEW, tmp_path / "demo.png", shown_at="#labels textarea")
+    (expected,) = predict(load_classifier(str(model_dir)), [REVIEW])
+    assert expected["labels"] and shown == ", ".join(expected["labels"])
+    assert bars == pytest.approx(expected["scores"], abs=1e-4)  # every label's probability, not summing to 1
 
 
 def test_a_busy_port_is_one_error_line_before_the_model_is_loaded(tmp_path):

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from transformers import EvalPrediction
 
-from hf_lstm.metrics import build_compute_metrics
+from hf_lstm.metrics import build_compute_metrics, choose_thresholds, decisions, per_label_scores
 
 
 def test_classification_metrics():
@@ -26,3 +26,33 @@ def test_star_rating_metrics_of_arg_max_and_expected_rating():
 def test_regression_metrics():
     metrics = build_compute_metrics(None)(EvalPrediction(np.array([[3.0], [5.0]]), np.array([4.0, 5.0])))
     assert metrics == pytest.approx({"rmse": np.sqrt(0.5), "mae": 0.5})
+
+
+# A hand example: four stories, three labels; at 0.5 the model answers {a}, {b}, {a}, {c}.
+GOLD = np.array([[1, 0, 1], [0, 1, 0], [1, 1, 0], [0, 0, 0]], dtype=np.float32)
+LOGITS = np.array([[2, -1, -2], [-1, 1, -1], [1, -3, -1], [-2, -2, 0.5]])
+
+
+def test_multi_label_metrics_on_a_hand_example():
+    metrics = build_compute_metrics(["a", "b", "c"], [0.5] * 3)(EvalPrediction(predictions=LOGITS, label_ids=GOLD))
+    # 3 right labels, 1 wrong, 2 missed: micro-F1 2*3 / (2*3 + 1 + 2); per label F1 a 1, b 2/3, c 0
+    assert metrics["f1_micro"] == pytest.approx(6 / 9)
+    assert metrics["f1_macro"] == pytest.approx((1 + 2 / 3 + 0) / 3)
+    assert metrics["f1_samples"] == pytest.approx((2 / 3 + 1 + 2 / 3 + 0) / 4)  # story 4: gold {}, answer {c}: 0
+    assert metrics["subset_accuracy"] == 0.25 and metrics["hamming_loss"] == 0.25  # 3 of 12 decisions wrong
+    per_label = per_label_scores(LOGITS, GOLD, ["a", "b", "c"], [0.5] * 3)
+    assert per_label["b"] == pytest.approx({"precision": 1.0, "recall": 0.5, "f1": 2 / 3, "support": 2})
+    assert per_label["c"] == pytest.approx({"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 1})
+
+
+def test_thresholds_chosen_on_validation():
+    assert choose_thresholds(LOGITS, GOLD, "fixed") == [0.5] * 3
+    # above sigmoid(0.5) = 0.62 story 4's wrong {c} goes and nothing is lost: micro-F1 6/8, first at 0.65
+    assert choose_thresholds(LOGITS, GOLD, "global") == [0.65] * 3
+    chosen = choose_thresholds(LOGITS, GOLD, "per_label")
+    assert chosen[0] == 0.5  # a: right at every threshold from 0.3 to 0.7, the tie goes to 0.5
+    assert chosen[2] < 0.12  # c: only a threshold below sigmoid(-2) = 0.12 finds story 1's c
+    no_story = choose_thresholds(LOGITS[:2], np.array([[1, 0, 0], [0, 1, 0]]), "per_label")
+    assert no_story[2] == choose_thresholds(LOGITS[:2], np.array([[1, 0, 0], [0, 1, 0]]), "global")[0]
+    decided = decisions(LOGITS, [0.5, 0.5, 0.7])
+    assert decided.tolist() == [[1, 0, 0], [0, 1, 0], [1, 0, 0], [0, 0, 0]]

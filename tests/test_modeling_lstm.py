@@ -28,6 +28,18 @@ def test_regression_loss_is_mse():
     assert torch.allclose(output.loss, ((output.logits.squeeze(-1) - labels) ** 2).mean())
 
 
+def test_multi_label_loss_is_binary_cross_entropy_on_a_hand_example():
+    model = LSTMForSequenceClassification(tiny_config(num_labels=2, problem_type="multi_label_classification"))
+    torch.nn.init.zeros_(model.classifier.weight)
+    with torch.no_grad():
+        model.classifier.bias.copy_(torch.tensor([0.0, 2.0]))  # logits 0 and 2 for every story
+    labels = torch.tensor([[1.0, 1.0], [0.0, 0.0]])  # a story with both labels, one with none
+    output = model(torch.randint(2, 50, (2, 5)), labels=labels)
+    p = torch.sigmoid(torch.tensor(2.0))
+    by_hand = -(2 * torch.log(torch.tensor(0.5)) + torch.log(p) + torch.log(1 - p)) / 4  # mean of 4 decisions
+    assert torch.allclose(output.loss, by_hand)
+
+
 def test_inputs_embeds_replace_the_lookup_and_must_match_the_ids(tiny_model):
     input_ids = torch.randint(2, 50, (2, 5))
     embeddings = tiny_model.lstm.embeddings(input_ids)

@@ -31,7 +31,8 @@ from hf_lstm import LSTMForSequenceClassification, arguments, training
 from hf_lstm.arguments import ArgumentError
 from hf_lstm.data import prepare_data
 from hf_lstm.output_folder import OutputFolderError
-from hf_lstm.prediction import load_classifier, predict
+from hf_lstm.metrics import choose_thresholds
+from hf_lstm.prediction import load_classifier, logits_of, predict
 from hf_lstm.output_folder import save_final_model
 from hf_lstm.trainer import ResumeError
 from hf_lstm.training import init_head_bias_from_labels, parse_arguments, run
@@ -624,3 +625,81 @@ def test_the_readmes_own_data_command_learns_from_300_rows(tmp_path):
                  for word in command]
     _, scored = run(arguments + ["--cache_dir", str(tmp_path / "cache"), "--report_to", "none"])
     assert scored["test_accuracy"] >= 0.9  # the majority share is 0.6
+
+
+def write_topic_stories(path, count=400, seed=0):
+    """Stories whose words decide their topics (a list column): each of three topics is in about a third of them,
+    a few stories have none."""
+    random = np.random.default_rng(seed)
+    words = {"sports": "match goal", "politics": "vote senate", "music": "guitar concert"}
+    filler = "the a of on in report said today week year city people".split()
+    lines = []
+    for _ in range(count):
+        tags = sorted(t for t in words if random.random() < 0.35)
+        body = list(random.choice(filler, 8)) + " ".join(words[t] for t in tags).split()
+        random.shuffle(body)
+        lines.append(json.dumps({"text": " ".join(body), "topics": tags}) + "\n")
+    path.write_text("".join(lines))
+    return path
+
+
+def test_a_multi_label_run_saves_thresholds_that_every_way_of_predicting_applies(tmp_path):
+    data = write_topic_stories(tmp_path / "stories.jsonl")
+    output_dir = tmp_path / "model"
+    arguments = [str(data), "--dataset_name", str(data), "--label_column", "topics", "--output_dir", str(output_dir),
+                 "--cache_dir", str(tmp_path / "cache"), "--embedding_dim", "16", "--hidden_size", "16",
+                 "--num_train_epochs", "8", "--per_device_train_batch_size", "16", "--learning_rate", "0.01",
+                 "--threshold_strategy", "per_label", "--save_total_limit", "1"]
+    config_file = tmp_path / "run.yaml"
+    config_file.write_text("max_vocab_size: 100\n")
+    _, metrics = run([str(config_file), *arguments[1:]])
+    assert metrics["test_f1_micro"] > 0.9  # the words decide the topics
+    assert {"test_f1_macro", "test_f1_samples", "test_subset_accuracy", "test_hamming_loss"} <= set(metrics)
+    config = json.loads((output_dir / "config.json").read_text())
+    assert config["problem_type"] == "multi_label_classification"
+    assert config["id2label"] == {"0": "music", "1": "politics", "2": "sports"}
+    thresholds = config["decision_thresholds"]
+    splits, _, _ = prepare_data(parse_arguments([str(config_file), *arguments[1:]])[1])
+    on_validation = predict(load_classifier(str(output_dir)), splits["validation"]["text"])
+    gold = np.array(splits["validation"]["labels"])
+    assert thresholds == choose_thresholds(logits_of(on_validation, ["music", "politics", "sports"]), gold, "per_label")
+    per_label = json.loads((output_dir / "test_results.json").read_text())["test_per_label"]
+    assert set(per_label) == {"music", "politics", "sports"} and set(per_label["music"]) >= {"precision", "recall"}
+
+    scored = [json.loads(line) for line in (output_dir / "test_predictions.jsonl").read_text().splitlines()]
+    assert all(set(row["gold"]) <= {"music", "politics", "sports"} and "scores" in row for row in scored)
+    assert any(row["gold"] == [] for row in scored)
+    texts = list(splits["test"]["text"])
+    names = ["music", "politics", "sports"]
+    stock = pipeline("text-classification", model=str(output_dir), top_k=None)(texts)  # sigmoid scores
+    by_stock = [[name for name, t in zip(names, thresholds) if {s["label"]: s["score"] for s in row}[name] >= t]
+                for row in stock]
+    assert by_stock == [row["labels"] for row in scored]
+    predicted = predict(load_classifier(str(output_dir)), texts)
+    assert [row["labels"] for row in predicted] == [row["labels"] for row in scored]
+    assert predicted[0]["scores"] == pytest.approx(scored[0]["scores"], abs=1e-5)
+
+    from hf_lstm.onnx_model import export_onnx  # the [onnx] extra
+    export_onnx(output_dir, tmp_path / "onnx")
+    onnx_answers = predict(load_classifier(str(tmp_path / "onnx"), backend="onnx"), texts)
+    assert [row["labels"] for row in onnx_answers] == [row["labels"] for row in scored]
+
+    score = subprocess.run([sys.executable, "scripts/score.py", str(output_dir), str(data), "--label_column",
+                            "topics", "--predictions", str(tmp_path / "scored.jsonl")], capture_output=True, text=True)
+    assert score.returncode == 0, score.stderr[-2000:]
+    assert {"f1_micro", "f1_macro", "f1_samples", "subset_accuracy", "hamming_loss"} <= set(json.loads(score.stdout))
+    rescored = [json.loads(line) for line in (tmp_path / "scored.jsonl").read_text().splitlines()]
+    test_rows = {row["row"]: row for row in scored}  # the file's rows: the test split is held out of it
+    assert all(row["labels"] == test_rows[row["row"]]["labels"] for row in rescored if row["row"] in test_rows)
+
+
+def test_multi_label_data_refuses_single_label_metrics_and_one_class_terms(tmp_path):
+    data = write_topic_stories(tmp_path / "stories.jsonl", count=60)
+    base = ["configs/tiny.yaml", "--dataset_name", str(data), "--label_column", "topics",
+            "--output_dir", str(tmp_path / "model"), "--cache_dir", str(tmp_path / "cache")]
+    with pytest.raises(ArgumentError, match="--metric_for_best_model accuracy is not a multi-label metric"):
+        run(base)
+    with pytest.raises(ArgumentError, match="--entropy_weight reads one class a review; the data is multi-label"):
+        run(base + ["--metric_for_best_model", "f1_micro", "--entropy_weight", "0.1", "--unlabelled_data", "train"])
+    with pytest.raises(ArgumentError, match="--metric_for_best_model f1_micro is for multi-label data"):
+        run(TINY + ["--metric_for_best_model", "f1_micro", "--output_dir", str(tmp_path / "other")])

@@ -1,4 +1,5 @@
-"""Accuracy: the share of predictions equal to the reference (scikit-learn's accuracy_score)."""
+"""Accuracy: the share of predictions equal to the reference (scikit-learn's accuracy_score); with the `multilabel`
+config, of label sets (multi-hot lists) equal to the reference's (subset accuracy)."""
 
 import datasets
 import evaluate
@@ -10,8 +11,13 @@ class Accuracy(evaluate.Metric):
         return evaluate.MetricInfo(
             description="Share of predictions equal to the reference.",
             citation="",
-            inputs_description="predictions, references: lists of class ids",
-            features=datasets.Features({"predictions": datasets.Value("int64"), "references": datasets.Value("int64")}),
+            inputs_description="predictions, references: lists of class ids (multilabel: of multi-hot lists)",
+            features=datasets.Features({
+                "predictions": datasets.Sequence(datasets.Value("int32")),
+                "references": datasets.Sequence(datasets.Value("int32")),
+            }) if self.config_name == "multilabel" else datasets.Features(
+                {"predictions": datasets.Value("int64"), "references": datasets.Value("int64")}
+            ),
         )
 
     def _compute(self, predictions, references):
