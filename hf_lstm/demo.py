@@ -1,10 +1,12 @@
 """A Gradio page for a trained model: type a review, see the predicted label with every class's probability as bars
-(or the predicted rating, for a regression model)."""
+(or the predicted rating, for a regression model), and the review with the words that moved the prediction
+highlighted."""
 
 import socket
 
 import gradio as gr
 
+from .explain import explain, explainable_model, segments
 from .prediction import predict
 
 EXAMPLES = [
@@ -23,6 +25,13 @@ def check_port_free(host, port):
             raise OSError(f"{host}:{port} cannot be served ({error.strerror}); pass another --port") from None
 
 
+def highlighted(model, tokenizer, text):
+    """`text` as gradio's highlighted-text segments: each word with its attribution (integrated gradients) over the
+    text's largest, in [-1, 1]; the text between words unscored."""
+    (explanation,) = explain(model, tokenizer, [text])
+    return segments(text, explanation["words"])
+
+
 def build_demo(classifier, title="hf_lstm", examples=EXAMPLES):
     """A `gr.Interface` around `predict(classifier, [text])`: a `gr.Label` with the predicted label and every class's
     probability as bars; for a multi-label model, the labels above their thresholds in a text box and every label's
@@ -30,23 +39,32 @@ def build_demo(classifier, title="hf_lstm", examples=EXAMPLES):
     config = classifier.model.config
     regression, multi_label = config.problem_type == "regression", config.problem_type == "multi_label_classification"
 
+    try:
+        model, why_not = explainable_model(classifier), ""
+    except ValueError as error:  # an ONNX export or a quantised model: no gradients, no highlights
+        model, why_not = None, f" Word highlights: {error}."
+
     def classify(text):
         (result,) = predict(classifier, [text])
-        if multi_label:
-            return ", ".join(result["labels"]) or "(none)", result["scores"]
-        return f"{result['rating']:.3f}" if regression else result["probabilities"]
+        shown = ((", ".join(result["labels"]) or "(none)", result["scores"]) if multi_label
+                 else (f"{result['rating']:.3f}",) if regression else (result["probabilities"],))
+        return (*shown, highlighted(model, classifier.tokenizer, text)) if model is not None else shown
 
     label = "Predicted rating" if regression else "Every label's probability" if multi_label else "Prediction"
-    output = gr.Label(label=label, num_top_classes=config.num_labels, elem_id="prediction", show_heading=not multi_label)
+    outputs = [gr.Label(label=label, num_top_classes=config.num_labels, elem_id="prediction",
+                        show_heading=not multi_label)]
     if multi_label:  # the heading would name the most probable label, not the labels above their thresholds
-        output = [gr.Textbox(label="Labels above their thresholds", elem_id="labels"), output]
+        outputs.insert(0, gr.Textbox(label="Labels above their thresholds", elem_id="labels"))
+    if model is not None:
+        outputs.append(gr.HighlightedText(label="Words that moved it (blue: toward the prediction, red: against)",
+                                          elem_id="words", show_legend=False, color_map=None))
     return gr.Interface(
         fn=classify,
         inputs=gr.Textbox(label="Review", lines=6, placeholder="Type or paste a review", elem_id="review"),
-        outputs=output,
+        outputs=outputs,
         examples=[[text] for text in examples],
         title=title,
-        description="An LSTM text classifier (hf_lstm); the review is cut as the model was trained to cut it.",
+        description="An LSTM text classifier (hf_lstm); the review is cut as the model was trained to cut it." + why_not,
         flagging_mode="never",
         analytics_enabled=False,
     )

@@ -186,7 +186,9 @@ def build_model_card(
         dataset=data_args.dataset_name,
         text_columns=", ".join(f"`{column}`" for column in data_args.text_columns),
         label_column=data_args.label_column,
-        task=data_args.task,
+        task=("multi-label classification: a sigmoid per label, each predicted at its threshold in config.json's "
+              "`decision_thresholds` (0.5 where null); `pipeline(..., top_k=None)` gives every label's probability"
+              if config.problem_type == "multi_label_classification" else data_args.task),
         train_rows=len(splits["train"]),
         validation_rows=len(splits["validation"]),
         unlabelled=unlabelled_line(config, training_args, splits, word2vec),

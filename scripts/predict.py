@@ -5,6 +5,7 @@ model prints the labels above their thresholds ("labels") beside every label's p
     python scripts/predict.py --model myteam/imdb-lstm@v1 --hub_dir /shared/hub --file reviews.txt
     cat reviews.txt | python scripts/predict.py --model outputs/clothing --quantize int8
     python scripts/predict.py --model outputs/imdb-onnx --backend onnx --quantize int8 "A moving film."
+    python scripts/predict.py --model outputs/imdb --explain 5 "A moving film, though the ending drags."
 
 Texts come from the arguments, else from --file (one per line), else from standard input (one per line).
 """
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 
 import hf_lstm  # noqa: F401  (registers the hf_lstm model type: no remote code is needed)
 from hf_lstm.cli import one_error_line, parse_command_line
+from hf_lstm.explain import with_explanations
 from hf_lstm.prediction import load_classifier, predict, read_texts
 
 
@@ -28,6 +30,10 @@ class PredictArguments:
         default=None,
         metadata={"help": "int8: dynamic int8 quantisation (CPU; with --backend onnx, the export's int8 graph) | "
                           "bf16: bfloat16 (torch backend; fast on GPUs and AMX CPUs)."},
+    )
+    explain: int | None = field(
+        default=None, metadata={"help": "Add the K words that moved each prediction most (integrated gradients), with "
+                                        "their sign and character span; PyTorch float32 models only."}
     )
     backend: str = field(
         default="torch",
@@ -44,6 +50,8 @@ def main(argv=None):
             args.model, hub_dir=args.hub_dir, quantize=args.quantize, batch_size=args.batch_size, backend=args.backend
         )
         results = predict(classifier, texts)
+        if args.explain:
+            results = with_explanations(classifier, texts, results, args.explain)
     for text, result in zip(texts, results):
         print(json.dumps({"text": text, **result}, ensure_ascii=False))
 

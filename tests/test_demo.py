@@ -49,9 +49,11 @@ def serve(tmp_path):
         server.wait(timeout=30)
 
 
-def submit_in_browser(url, text, screenshot, shown_at='#prediction [data-testid="label-output-value"]'):
+def submit_in_browser(url, text, screenshot, shown_at='#prediction [data-testid="label-output-value"]', highlights=None):
     """Open `url` in headless Chromium, type `text`, submit; returns the text shown at `shown_at` (the prediction
-    block's heading) and the bars' values {class: probability}."""
+    block's heading) and the bars' values {class: probability}; appends the highlighted review's text to
+    `highlights`."""
+    highlights = [] if highlights is None else highlights
     assert CHROMIUM, "the browser test needs Debian's chromium: apt-get install chromium (.ci/run installs it)"
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
@@ -67,6 +69,7 @@ def submit_in_browser(url, text, screenshot, shown_at='#prediction [data-testid=
         shown = label.input_value() if shown_at.endswith("textarea") else label.inner_text().strip()
         bars = {meter.get_attribute("aria-label"): float(meter.get_attribute("value"))
                 for meter in page.locator("#prediction meter").all()}
+        highlights.extend(page.locator("#words").all_inner_texts())
         page.screenshot(path=str(screenshot), full_page=True)
         browser.close()
     return shown, bars
@@ -76,8 +79,10 @@ def test_the_demo_page_shows_predicts_label_and_probabilities_in_a_browser(serve
     model_dir = save_tiny_model(tmp_path / "model", tokenizer)
     url = serve(model_dir)
     assert url.startswith("http://127.0.0.1:")  # local only unless --host says otherwise
-    shown, bars = submit_in_browser(url, REVIEW, tmp_path / "demo.png")
+    highlights = []
+    shown, bars = submit_in_browser(url, REVIEW, tmp_path / "demo.png", highlights=highlights)
     (expected,) = predict(load_classifier(str(model_dir)), [REVIEW])
+    assert "wonderful" in highlights[0] and "moving" in highlights[0]  # the review, its words highlighted
     assert shown == expected["label"]
     assert bars.keys() == expected["probabilities"].keys()  # a bar for every class
     for name, probability in expected["probabilities"].items():
