@@ -26,6 +26,7 @@ from .prediction import scores_by_group
 logger = logging.getLogger(__name__)
 
 C_GRID = (0.1, 0.3, 1.0, 3.0, 10.0)
+SVM_C_GRID = C_GRID + (30.0, 100.0)  # TF-IDF rows have unit length: a linear SVM's best C runs higher
 ALPHA_GRID = (3.0, 10.0, 30.0, 100.0, 300.0, 1000.0)
 
 
@@ -86,7 +87,7 @@ def nbsvm_baseline(splits, label_names, ngrams=None, other=None, group_by=None):
         return compute_metrics(EvalPrediction(predictions=scores(model, split), label_ids=labels[split]))
 
     fitted = {}
-    for value in ALPHA_GRID if regression else C_GRID:
+    for value in ALPHA_GRID if regression else SVM_C_GRID if multi_label else C_GRID:
         if regression:
             model = Ridge(alpha=value).fit(features["train"], labels["train"])
         elif multi_label:
