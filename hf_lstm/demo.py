@@ -56,7 +56,7 @@ def build_demo(classifier, title="hf_lstm", examples=EXAMPLES):
     if multi_label:  # the heading would name the most probable label, not the labels above their thresholds
         outputs.insert(0, gr.Textbox(label="Labels above their thresholds", elem_id="labels"))
     if model is not None:
-        outputs.append(gr.HighlightedText(label="Words that moved it (blue: toward the prediction, red: against)",
+        outputs.append(gr.HighlightedText(label="Words that moved it (red: toward the prediction, blue: against)",
                                           elem_id="words", show_legend=False, color_map=None))
     return gr.Interface(
         fn=classify,
