@@ -64,7 +64,8 @@ def build_demo(classifier, title="hf_lstm", examples=EXAMPLES):
         outputs=outputs,
         examples=[[text] for text in examples],
         title=title,
-        description="An LSTM text classifier (hf_lstm); the review is cut as the model was trained to cut it." + why_not,
+        description=("An LSTM text classifier (hf_lstm); the review is cut as the model was trained to cut it."
+                     + why_not),
         flagging_mode="never",
         analytics_enabled=False,
     )

@@ -60,8 +60,8 @@ logger = logging.getLogger(__name__)
 def build_model(model_args, data_args, tokenizer, label_names, base=None, multi_label=False):
     """An `LSTMForSequenceClassification` sized for the vocabulary and labels (an `LSTMForCausalLM` for language
     modelling), new or (`base`, a saved model folder) with that model's shape and encoder weights and a head that is
-    new where the labels differ; `multi_label`: a sigmoid per label. A classifier's config carries the truncation (`truncation`, `max_tokens`) the
-    training data was cut with, so the saved model cuts the same way."""
+    new where the labels differ; `multi_label`: a sigmoid per label. A classifier's config carries the truncation
+    (`truncation`, `max_tokens`) the training data was cut with, so the saved model cuts the same way."""
     model_class, truncation = LSTMForSequenceClassification, {
         "truncation": data_args.truncation, "max_tokens": data_args.max_length
     }
