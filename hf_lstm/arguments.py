@@ -463,9 +463,8 @@ def settle_task_settings(model_args, data_args, training_args):
 
 def settle_multi_label_settings(model_args, training_args, multi_label):
     """Once the data is read: multi-label data is selected by micro-F1 unless a metric was given, starts its head's
-    bias at the labels' log-odds unless told otherwise, and refuses what needs
-    one class a review (the teachers' and the unlabelled terms' class distributions); single-label data refuses the
-    multi-label metrics."""
+    bias at the labels' log-odds unless told otherwise, and refuses what needs one class a review (the teachers' and
+    the unlabelled terms' class distributions); single-label data refuses the multi-label metrics."""
     metric = training_args.metric_for_best_model
     if model_args.head_bias_from_labels is None:
         model_args.head_bias_from_labels = multi_label  # 90 sigmoids at 0.5 would first unlearn predicting everything

@@ -168,7 +168,8 @@ def label_encoder(feature, task, label_names, label_column, source, delimiter=No
             names = label_set(value, delimiter, getattr(feature, "feature", None))
             if names is None or any(name not in index for name in names):
                 return None
-            return [float(i in {index[name] for name in names}) for i in range(len(label_names))]
+            held = {index[name] for name in names}
+            return [float(i in held) for i in range(len(label_names))]
 
         return to_multi_hot, list(label_names)
     if task == "regression":

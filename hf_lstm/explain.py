@@ -66,6 +66,7 @@ def explain(model, tokenizer, texts, target=None, method="integrated_gradients",
         ids, spans = words_read(tokenizer, model.config, text)
         if ids.shape[1] == 0:  # an empty text: nothing to attribute
             ids, spans = torch.full((1, 1), model.config.pad_token_id), []
+        ids = ids.to(model.device)
         embeddings = model.lstm.embed(ids).detach()  # (1, time, embedding_dim)
         baseline = model.lstm.embed(torch.full_like(ids, model.config.pad_token_id)).detach()
         logits = _logits(model, embeddings)
