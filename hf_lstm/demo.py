@@ -48,7 +48,8 @@ def build_demo(classifier, title="hf_lstm", examples=EXAMPLES):
         (result,) = predict(classifier, [text])
         shown = ((", ".join(result["labels"]) or "(none)", result["scores"]) if multi_label
                  else (f"{result['rating']:.3f}",) if regression else (result["probabilities"],))
-        return (*shown, highlighted(model, classifier.tokenizer, text)) if model is not None else shown
+        shown = (*shown, highlighted(model, classifier.tokenizer, text)) if model is not None else shown
+        return shown if len(shown) > 1 else shown[0]  # one output: its value alone
 
     label = "Predicted rating" if regression else "Every label's probability" if multi_label else "Prediction"
     outputs = [gr.Label(label=label, num_top_classes=config.num_labels, elem_id="prediction",

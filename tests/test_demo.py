@@ -117,3 +117,18 @@ def test_a_busy_port_is_one_error_line_before_the_model_is_loaded(tmp_path):
     assert result.returncode == 1
     assert result.stderr.strip() == f"error: 127.0.0.1:{port} cannot be served (Address already in use); pass " \
                                     "another --port"
+
+
+def test_an_onnx_export_is_served_without_highlights_and_the_page_says_why(tmp_path, tokenizer):
+    from hf_lstm.demo import build_demo
+    from hf_lstm.onnx_model import export_onnx  # the [onnx] extra
+
+    model_dir = save_tiny_model(tmp_path / "model", tokenizer)
+    export_onnx(model_dir, tmp_path / "onnx")
+    demo = build_demo(load_classifier(str(tmp_path / "onnx"), backend="onnx"))
+    (expected,) = predict(load_classifier(str(model_dir)), [REVIEW])
+    assert demo.fn(REVIEW) == pytest.approx(expected["probabilities"], abs=1e-4)  # the bars alone
+    assert "Word highlights: explanations need the PyTorch model" in demo.description
+    shown, words = build_demo(load_classifier(str(model_dir))).fn(REVIEW)
+    assert "".join(piece for piece, _ in words) == REVIEW  # the whole review, its words scored
+    assert max(abs(value) for _, value in words if value is not None) == pytest.approx(1.0)
