@@ -20,6 +20,7 @@ from sklearn.multiclass import OneVsRestClassifier
 from sklearn.svm import LinearSVC
 from transformers import EvalPrediction
 
+from .data import is_multi_label
 from .metrics import build_compute_metrics
 from .prediction import scores_by_group
 
@@ -68,7 +69,7 @@ def nbsvm_baseline(splits, label_names, ngrams=None, other=None, group_by=None):
     `data.labelled_split` gives), also its scores ("other"), per `group_by`."""
     started = time.time()
     regression = label_names is None
-    multi_label = not regression and np.ndim(splits["train"][0]["labels"]) == 1
+    multi_label = is_multi_label(splits["train"].features["labels"])
     ngrams = ngrams or (2 if multi_label else 3)
     vectorizer = (TfidfVectorizer(ngram_range=(1, ngrams), sublinear_tf=True) if multi_label else
                   CountVectorizer(ngram_range=(1, ngrams), binary=True, lowercase=True, token_pattern=r"(?u)\b\w+\b"))

@@ -29,7 +29,7 @@ def highlighted(model, tokenizer, text):
     """`text` as gradio's highlighted-text segments: each word with its attribution (integrated gradients) over the
     text's largest, in [-1, 1]; the text between words unscored."""
     (explanation,) = explain(model, tokenizer, [text])
-    return segments(text, explanation["words"])
+    return [(piece, share) for piece, share, _ in segments(text, explanation["words"])]
 
 
 def build_demo(classifier, title="hf_lstm", examples=EXAMPLES):

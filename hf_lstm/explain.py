@@ -131,24 +131,22 @@ span[title] {{ border-radius: 3px; padding: 0 1px; }}
 
 
 def segments(text, words):
-    """`text` cut into [(piece, attribution)]: each explained word with its attribution over the text's largest
-    (in [-1, 1]), the text between words (and words the model never read) with None."""
+    """`text` cut into [(piece, share, attribution)]: each explained word with its attribution and that over the
+    text's largest (`share`, in [-1, 1]); the text between words (and words the model never read) with None, None."""
     strongest = max((abs(word["attribution"]) for word in words), default=0.0) or 1.0
     pieces, at = [], 0
     for word in words:
-        pieces += [(text[at:word["start"]], None), (text[word["start"]:word["end"]], word["attribution"] / strongest)]
+        value = word["attribution"]
+        pieces += [(text[at:word["start"]], None, None), (text[word["start"]:word["end"]], value / strongest, value)]
         at = word["end"]
-    return [piece for piece in pieces + [(text[at:], None)] if piece[0]]
+    return [piece for piece in pieces + [(text[at:], None, None)] if piece[0]]
 
 
 def shaded(text, words):
     """`text` as HTML, each explained word on a background whose colour says which way it moved the target (blue:
     toward, red: against) and whose strength says how much (`segments`); the value on hover."""
-    values = {(word["start"], word["end"]): word["attribution"] for word in words}
-    parts, at = [], 0
-    for piece, share in segments(text, words):
-        value = values.get((at, at + len(piece)))
-        at += len(piece)
+    parts = []
+    for piece, share, value in segments(text, words):
         if share is None:
             parts.append(html.escape(piece))
             continue

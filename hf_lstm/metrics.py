@@ -44,9 +44,9 @@ def decisions(logits, thresholds):
 
 def choose_thresholds(logits, gold, strategy):
     """Decision thresholds chosen on validation (`logits`, multi-hot `gold`, both (texts, labels)): 0.5 for every
-    label for "fixed"; "global": the one threshold of `THRESHOLD_GRID` with the best micro-F1, for every label; "per_label": each
-    label's threshold with its best F1, the global one for a label without a validation story. Ties go to the
-    threshold nearest 0.5."""
+    label for "fixed"; "global": the one threshold of `THRESHOLD_GRID` with the best micro-F1, for every label;
+    "per_label": each label's threshold with its best F1, the global one for a label without a validation story.
+    Ties go to the threshold nearest 0.5."""
     if strategy == "fixed":
         return [0.5] * gold.shape[1]
     grid = sorted(THRESHOLD_GRID, key=lambda value: abs(value - 0.5))
@@ -60,7 +60,8 @@ def choose_thresholds(logits, gold, strategy):
 
 
 def per_label_scores(logits, gold, label_names, thresholds):
-    """{label: precision, recall, f1, support} of a multi-label model's answers (`decisions`) against multi-hot `gold`."""
+    """{label: precision, recall, f1, support} of a multi-label model's answers (`decisions`) against multi-hot
+    `gold`."""
     table = precision_recall_fscore_support(gold, decisions(logits, thresholds), zero_division=0.0)
     return {name: dict(zip(("precision", "recall", "f1", "support"), (float(column[i]) for column in table)))
             for i, name in enumerate(label_names)}
@@ -75,7 +76,8 @@ def build_compute_metrics(label_names=None, thresholds=None):
     samples F1, subset accuracy (the whole label set right) and Hamming loss (the share of wrong label decisions).
     """
     if thresholds is not None:
-        f1, subset, accuracy = load_metric("f1", "multilabel"), load_metric("accuracy", "multilabel"), load_metric("accuracy")
+        f1, subset = load_metric("f1", "multilabel"), load_metric("accuracy", "multilabel")
+        accuracy = load_metric("accuracy")
 
         def compute_multi_label(eval_prediction):
             gold = np.asarray(eval_prediction.label_ids).astype(np.int32)
@@ -83,7 +85,8 @@ def build_compute_metrics(label_names=None, thresholds=None):
             metrics = {f"f1_{average}": f1.compute(predictions=predicted, references=gold, average=average)["f1"]
                        for average in ("micro", "macro", "samples")}
             metrics["subset_accuracy"] = subset.compute(predictions=predicted, references=gold)["accuracy"]
-            metrics["hamming_loss"] = 1 - accuracy.compute(predictions=predicted.ravel(), references=gold.ravel())["accuracy"]
+            right = accuracy.compute(predictions=predicted.ravel(), references=gold.ravel())["accuracy"]
+            metrics["hamming_loss"] = 1 - right  # the share of wrong label decisions
             return metrics
 
         return compute_multi_label

@@ -118,13 +118,12 @@ def predict(classifier, texts):
     thresholds = decision_thresholds(classifier.model.config)
     results = []
     for scores in classifier([texts[row] for row in order]):  # the model truncates (its config)
+        by_label = {item["label"]: item["score"] for item in scores}  # the pipeline's: highest first
         if label_names is None:
             results.append({"rating": scores[0]["score"]})
         elif thresholds is not None:  # the pipeline's sigmoid probabilities
-            results.append(label_set_result([{item["label"]: item["score"] for item in scores}[name]
-                                             for name in label_names], label_names, thresholds))
+            results.append(label_set_result([by_label[name] for name in label_names], label_names, thresholds))
         else:
-            by_label = {item["label"]: item["score"] for item in scores}  # the pipeline's: highest first
             results.append({"label": scores[0]["label"], "score": scores[0]["score"],
                             "probabilities": {name: by_label[name] for name in label_names}})  # in class order
     return in_original_order(results, order)

@@ -110,10 +110,13 @@ def init_head_bias_from_labels(model, labels, task):
 
 def set_decision_thresholds(trainer, validation, label_names, strategy):
     """A multi-label model's decision thresholds, chosen on the validation split by `strategy`
-    (`metrics.choose_thresholds`), into its config; the metrics from here on use them."""
+    (`metrics.choose_thresholds`), into its config; the metrics from here on use them. "fixed" keeps 0.5 (the
+    config's None) without reading validation again."""
+    if strategy == "fixed":
+        return
     logits = trainer.predict_in_length_order(validation, metric_key_prefix="validation").predictions
     thresholds = choose_thresholds(logits, np.asarray(validation["labels"]), strategy)
-    trainer.model.config.decision_thresholds = None if strategy == "fixed" else thresholds
+    trainer.model.config.decision_thresholds = thresholds
     trainer.compute_metrics = build_compute_metrics(label_names, thresholds)
     logger.info("decision thresholds (%s): %s", strategy, ", ".join(f"{name} {value:g}" for name, value in
                                                                      zip(label_names, thresholds)))

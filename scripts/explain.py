@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import hf_lstm  # noqa: F401  (registers the hf_lstm model type)
 from hf_lstm.cli import one_error_line, parse_command_line
-from hf_lstm.data import load_raw_dataset
+from hf_lstm.data import join_texts, load_raw_dataset
 from hf_lstm.explain import METHODS, explain, explainable_model, write_report
 from hf_lstm.prediction import load_classifier, predict, read_texts
 
@@ -54,9 +54,8 @@ def recorded_texts(args):
         records = sorted(wrong, key=lambda record: -record.get("score", 0.0))[: args.errors]
     raw = load_raw_dataset(args.data)
     split = raw[next(iter(raw))] if len(raw) == 1 else raw[args.split]
-    rows = split.select([record["row"] for record in records])
-    texts = [" ".join(str(row[column]) for column in args.text_columns if row[column]) for row in rows]
-    return list(zip(texts, records))
+    rows = join_texts(split.select([record["row"] for record in records]), args.text_columns, args.data)
+    return list(zip(rows["text"], records))
 
 
 def main(argv=None):
