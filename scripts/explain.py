@@ -13,6 +13,7 @@ scripts/train.py or scripts/score.py) and --data (the labelled data its rows poi
 import json
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import hf_lstm  # noqa: F401  (registers the hf_lstm model type)
 from hf_lstm.cli import one_error_line, parse_command_line
@@ -36,7 +37,9 @@ class ExplainArguments:
     errors: int | None = field(
         default=None, metadata={"help": "With --predictions: only the N most confident mistakes."}
     )
-    html: str | None = field(default=None, metadata={"help": "Write the HTML page here (else JSON lines to stdout)."})
+    html: str | None = field(
+        default=None, metadata={"help": "Write the HTML page to this new file (else JSON lines to stdout)."}
+    )
     method: str = field(default="integrated_gradients", metadata={"help": "How words are scored.",
                                                                   "choices": list(METHODS)})
     steps: int = field(default=50, metadata={"help": "Integrated gradients: steps along the path."})
@@ -62,7 +65,12 @@ def main(argv=None):
     args, positional = parse_command_line(
         ExplainArguments, [("model", "A model folder, or org/name[@revision] with --hub_dir."),
                            ("texts", "Texts to explain.", "*")], argv)
-    with one_error_line():
+    with one_error_line():  # refusals before the model or any data is read
+        if args.html and Path(args.html).exists():
+            raise ValueError(f"{args.html}: exists; choose a new file for the report")
+        for name in ("steps", "errors"):
+            if getattr(args, name) is not None and getattr(args, name) < 1:
+                raise ValueError(f"--{name} must be at least 1; got {getattr(args, name)}")
         classifier = load_classifier(positional.model, hub_dir=args.hub_dir)
         model = explainable_model(classifier)
         if positional.texts or args.file:

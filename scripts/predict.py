@@ -45,6 +45,8 @@ class PredictArguments:
 def main(argv=None):
     args, positional = parse_command_line(PredictArguments, [("texts", "Texts to classify.", "*")], argv)
     with one_error_line():  # a folder, revision, file or text that cannot be used: one line, not a traceback
+        if args.explain is not None and args.explain < 1:
+            raise ValueError(f"--explain is a number of words, at least 1; got {args.explain}")
         texts = positional.texts or (read_texts(args.file) if args.file else sys.stdin.read().splitlines())
         classifier = load_classifier(
             args.model, hub_dir=args.hub_dir, quantize=args.quantize, batch_size=args.batch_size, backend=args.backend

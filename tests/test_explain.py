@@ -142,3 +142,16 @@ def test_the_script_explains_the_most_confident_mistakes_of_a_prediction_record(
     page = (tmp_path / "mistakes.html").read_text()
     assert page.count('<div class="review">') == len(wrong)
     assert all(REVIEWS[row].split()[1] in page for row in wrong)
+
+
+def test_bad_counts_and_an_existing_report_are_refused_before_the_model_is_read(tmp_path):
+    existing = tmp_path / "report.html"
+    existing.write_text("my notes")
+    for script, arguments, expected in (
+        ("explain.py", [str(tmp_path / "no-model"), "fine", "--html", str(existing)], "report.html: exists"),
+        ("explain.py", [str(tmp_path / "no-model"), "fine", "--steps", "0"], "--steps must be at least 1; got 0"),
+        ("predict.py", ["--model", str(tmp_path / "no-model"), "--explain", "-1", "fine"], "--explain is a number"),
+    ):
+        result = subprocess.run([sys.executable, f"scripts/{script}", *arguments], capture_output=True, text=True)
+        assert result.returncode == 1 and expected in result.stderr.strip().splitlines()[-1], result.stderr[-500:]
+    assert existing.read_text() == "my notes"  # the user's file is untouched
