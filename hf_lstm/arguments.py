@@ -349,6 +349,15 @@ class LSTMTrainingArguments(TrainingArguments):
             "global (one threshold with the best validation micro-F1) or per_label (each label's best validation F1).",
         },
     )
+    ngram_training: str = field(
+        default="separate",
+        metadata={
+            "choices": ("separate", "residual"),
+            "help": "With ngram_orders: the n-gram channel is fitted first (NBSVM) and then kept fixed; the encoder and "
+            "head then learn from their own logits as if alone (separate: the model adds two experts' logits) or from "
+            "the sum with the channel's (residual: what the channel misses).",
+        },
+    )
     unlabelled_batch_ratio: float = option(
         1.0,
         "With --unlabelled_data and a term that reads it: unlabelled reviews a training batch "
@@ -440,6 +449,10 @@ def check_together(model_args, data_args, training_args):
     if training_args.entropy_weight and not data_args.unlabelled_data:
         raise ArgumentError("--entropy_weight works on unlabelled reviews: give --unlabelled_data (e.g. unsupervised, "
                             "or train for the training split's own text)")
+    if model_args.ngram_orders and data_args.task != "classification":
+        raise ArgumentError(f"--ngram_orders: the n-gram channel is fitted as a classifier (NBSVM) and --task "
+                            f"{data_args.task} has no classes: train from a config without ngram_orders (for ratings: "
+                            "configs/clothing_regression.yaml)")
     if data_args.task == "language_modeling" and model_args.head_bias_from_labels:
         raise ArgumentError("--head_bias_from_labels is for classification and regression heads")
 
@@ -479,6 +492,7 @@ def settle_multi_label_settings(model_args, training_args, multi_label):
                             f"{', '.join(MULTI_LABEL_METRICS)})")
     needs_one_class = [name for name, value in (
         ("--teacher_model_name_or_path", model_args.teacher_model_name_or_path),
+        ("--ngram_orders", model_args.ngram_orders),
         ("--virtual_adversarial_epsilon", training_args.virtual_adversarial_epsilon),
         ("--entropy_weight", training_args.entropy_weight)) if value]
     if needs_one_class:

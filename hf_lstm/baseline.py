@@ -13,6 +13,7 @@ import logging
 import time
 
 import numpy as np
+import torch
 from scipy import sparse
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.linear_model import LogisticRegression, Ridge
@@ -22,6 +23,7 @@ from transformers import EvalPrediction
 
 from .data import is_multi_label
 from .metrics import build_compute_metrics
+from .modeling_lstm import distinct_ngrams, tokens_read
 from .prediction import scores_by_group
 
 logger = logging.getLogger(__name__)
@@ -115,3 +117,45 @@ def nbsvm_baseline(splits, label_names, ngrams=None, other=None, group_by=None):
         "test": score(model, "test"),
         "wall_time_s": round(time.time() - started, 1),
     }
+
+
+def ngram_features(config, dataset, batch_size=512):
+    """The bag of hashed n-grams an n-gram channel with `config` reads in each review of `dataset` (`input_ids`): a
+    binary (reviews, ngram_buckets) CSR matrix, one column per bucket (`modeling_lstm.distinct_ngrams`)."""
+    rows, columns = [], []
+    for start in range(0, len(dataset), batch_size):
+        reviews = [torch.tensor(ids, dtype=torch.long) for ids in dataset[start : start + batch_size]["input_ids"]]
+        ids = torch.nn.utils.rnn.pad_sequence(reviews, batch_first=True, padding_value=config.pad_token_id or 0)
+        mask = (torch.arange(ids.shape[1]) < torch.tensor([len(r) for r in reviews]).unsqueeze(1)).long()
+        ids, _, lengths = tokens_read(ids, mask, config)  # cut as the model cuts
+        buckets, first = distinct_ngrams(ids, lengths, config.ngram_orders, config.ngram_buckets)
+        review, position = first.nonzero(as_tuple=True)
+        rows.append(review.numpy() + start)
+        columns.append(buckets[review, position].numpy())
+    rows, columns = np.concatenate(rows), np.concatenate(columns)
+    return sparse.csr_matrix((np.ones(len(rows), np.float32), (rows, columns)),
+                             shape=(len(dataset), config.ngram_buckets))
+
+
+@torch.no_grad()
+def fit_ngram_channel(model, splits):
+    """Fit `model`'s n-gram channel as NBSVM on its own hashed n-grams: on the training split, its `C` chosen by
+    validation accuracy; the channel's weight of each bucket is then the n-gram's log-count ratio times its regression
+    weight, and its bias the regression's intercept, so that it gives NBSVM's scores as logits. Returns
+    {"C", "validation_accuracy"} of the channel alone."""
+    config, channel = model.config, model.ngrams
+    features = {split: ngram_features(config, splits[split]) for split in ("train", "validation")}
+    labels = {split: np.asarray(splits[split]["labels"]) for split in features}
+    fitted = {}
+    for value in C_GRID:
+        nbsvm = NBSVM(C=value, num_classes=config.num_labels).fit(features["train"], labels["train"])
+        fitted[value] = nbsvm, float((nbsvm.decision(features["validation"]).argmax(1) == labels["validation"]).mean())
+        logger.info("n-gram channel, C %s: validation accuracy %.4f", value, fitted[value][1])
+    best = max(fitted, key=lambda value: fitted[value][1])
+    nbsvm = fitted[best][0]
+    channel.weight.zero_()
+    channel.bias.zero_()
+    for label, (ratio, regression) in zip([1] if config.num_labels == 2 else range(config.num_labels), nbsvm.models):
+        channel.weight[:, label] = torch.as_tensor(ratio * regression.coef_[0], dtype=channel.weight.dtype)
+        channel.bias[label] = float(regression.intercept_[0])
+    return {"C": best, "validation_accuracy": fitted[best][1]}

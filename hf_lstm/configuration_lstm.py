@@ -77,6 +77,15 @@ class LSTMConfig(PreTrainedConfig):
         "Language models: the vocabulary ids (by frequency) where the adaptive softmax's clusters start; cutoffs at or "
         "past vocab_size are dropped.",
     )
+    ngram_orders: list[int] = option(
+        [],
+        "The n-gram channel (wide and deep): the orders of the n-grams of token ids it reads, e.g. 1 2 3; each "
+        "n-gram is hashed into one of ngram_buckets rows of per-label weights, and their mean over the review is "
+        "added to the head's logits. Empty: no channel.",
+    )
+    ngram_buckets: int = option(
+        2**21, "The n-gram channel's hashed buckets (rows of per-label weights; n-grams that share one share it).",
+    )
     pad_token_id: int | None = option(0, "Id of the [PAD] token; its embedding row stays zero.")
     decision_thresholds: list[float] | None = option(
         None,
@@ -104,5 +113,9 @@ class LSTMConfig(PreTrainedConfig):
         ):
             raise ValueError(f"decision_thresholds must hold one probability in (0, 1) per label ({self.num_labels}); "
                              f"got {self.decision_thresholds!r}")
+        orders = self.ngram_orders
+        if self.ngram_buckets < 1 or any(order < 1 for order in orders) or len(set(orders)) != len(orders):
+            raise ValueError(f"ngram_orders must be distinct whole numbers of at least 1 and ngram_buckets at least 1; "
+                             f"got {self.ngram_orders!r} and {self.ngram_buckets!r}")
         if self.lstm_impl == "reference" and self.cell_type != "lstm":
             raise ValueError(f"lstm_impl='reference' exists for cell_type='lstm' only; got {self.cell_type!r}")

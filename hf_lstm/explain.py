@@ -8,6 +8,10 @@ Methods, both through captum on the word vectors the model reads (`inputs_embeds
   minus the all-`[PAD]` text's logit (completeness), up to the path's discretisation (`steps`, batched).
 - `gradient_x_input`: the gradient at the text times the word vectors: one backward pass, a first-order estimate.
 
+A model with an n-gram channel adds that channel's exact share to each word (`ngram_shares`): the channel is linear,
+so each distinct bucket's weight is split evenly among the words of the n-grams that fall in it; its baseline is the
+bag with no n-gram (the channel's bias).
+
 A text is explained alone, cut by the model's own truncation first (a word the model never reads gets no
 attribution), so its attributions do not depend on the batch it came in or on padding.
 """
@@ -18,7 +22,7 @@ import torch
 from captum.attr import InputXGradient, IntegratedGradients
 
 from .atomic import write_file_atomically
-from .modeling_lstm import LSTMForSequenceClassification, truncate_batch
+from .modeling_lstm import LSTMForSequenceClassification, hashed_ngrams, truncate_batch
 
 METHODS = ("integrated_gradients", "gradient_x_input")
 
@@ -50,7 +54,24 @@ def target_index(model, logits, target):
 
 @torch.no_grad()
 def _logits(model, embeddings):
-    return model(inputs_embeds=embeddings).logits[0]  # (num_labels,)
+    return model(inputs_embeds=embeddings).logits[0]  # (num_labels,): the encoder's and head's alone
+
+
+@torch.no_grad()
+def ngram_shares(channel, ids, index):
+    """Each token's share (time,) of the n-gram channel's logit `index` for one text `ids` (1, time): every distinct
+    bucket's weight split evenly among the tokens of the n-grams in it. They sum to that logit less the bias."""
+    time = ids.shape[1]
+    hashes, in_review = hashed_ngrams(ids, torch.tensor([time], device=ids.device), channel.orders, channel.buckets)
+    orders = torch.tensor(channel.orders, device=ids.device).repeat_interleave(time)[in_review[0]]  # (ngrams,)
+    starts = torch.arange(time, device=ids.device).repeat(len(channel.orders))[in_review[0]]  # (ngrams,)
+    _, bucket, occurrences = torch.unique(hashes[0][in_review[0]], return_inverse=True, return_counts=True)
+    share = channel.weight[hashes[0][in_review[0]], index] / (occurrences[bucket] * orders)  # (ngrams,): per token
+    shares = torch.zeros(time, dtype=channel.weight.dtype, device=ids.device)
+    for offset in range(max(channel.orders)):
+        covered = offset < orders  # (ngrams,): the n-grams long enough to reach this offset
+        shares.index_add_(0, starts[covered] + offset, share[covered])
+    return shares
 
 
 def explain(model, tokenizer, texts, target=None, method="integrated_gradients", steps=50):
@@ -69,19 +90,25 @@ def explain(model, tokenizer, texts, target=None, method="integrated_gradients",
         ids = ids.to(model.device)
         embeddings = model.lstm.embed(ids).detach()  # (1, time, embedding_dim)
         baseline = model.lstm.embed(torch.full_like(ids, model.config.pad_token_id)).detach()
-        logits = _logits(model, embeddings)
+        with torch.no_grad():
+            logits = model(ids).logits[0]  # (num_labels,), the n-gram channel's included
         index = target_index(model, logits, target)
+        channel = getattr(model, "ngrams", None)
         regression = model.config.problem_type == "regression"
         result = {"target": "rating" if regression else model.config.id2label[index], "logit": float(logits[index])}
         if method == "integrated_gradients":
             attributions, delta = IntegratedGradients(forward).attribute(
                 embeddings, baselines=baseline, additional_forward_args=(index,), n_steps=steps,
                 internal_batch_size=steps, return_convergence_delta=True)
-            result |= {"baseline_logit": float(_logits(model, baseline)[index]), "delta": float(delta[0])}
+            bias = float(channel.bias[index]) if channel is not None else 0.0
+            result |= {"baseline_logit": float(_logits(model, baseline)[index]) + bias, "delta": float(delta[0])}
         else:
             attributions = InputXGradient(forward).attribute(embeddings.requires_grad_(),
                                                              additional_forward_args=(index,))
-        per_word = attributions[0].sum(dim=-1).tolist()  # (time,)
+        per_word = attributions[0].sum(dim=-1)  # (time,)
+        if channel is not None and spans:
+            per_word = per_word + ngram_shares(channel, ids, index)
+        per_word = per_word.tolist()
         result["words"] = [{"word": text[start:end], "start": start, "end": end, "attribution": value}
                            for (start, end), value in zip(spans, per_word)]
         explained.append(result)

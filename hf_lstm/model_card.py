@@ -96,6 +96,9 @@ def describe_architecture(config):
         f"{config.num_layers}-layer {direction}{config.cell_type.upper()} (embedding {config.embedding_dim}, hidden "
         f"{config.hidden_size}, {config.pooling} pooling, dropout {config.dropout}, "
         f"embedding dropout {config.embedding_dropout})"
+        + (f", plus an n-gram channel (word {'-'.join(map(str, config.ngram_orders))}-grams of its token ids hashed "
+           f"into {config.ngram_buckets:,} buckets, fitted as NBSVM; its logits are added to the head's)"
+           if getattr(config, "ngram_orders", None) else "")
     )
 
 

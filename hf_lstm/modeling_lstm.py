@@ -187,6 +187,9 @@ class LSTMPreTrainedModel(PreTrainedModel):
                 if name.startswith("bias_ih") and isinstance(module, (nn.LSTM, ReferenceLSTM)):
                     hidden = module.hidden_size
                     init.constant_(param[hidden : 2 * hidden], 1.0)
+        elif isinstance(module, NgramChannel):
+            init.zeros_(module.weight)
+            init.zeros_(module.bias)  # a new channel adds nothing until it has learned
         elif isinstance(module, LSTMModel) and hasattr(module, "token_frequencies"):
             init.ones_(module.token_frequencies)  # every word alike until the training text's counts are set
 
@@ -330,9 +333,63 @@ def read_empty_reviews_as_padding(input_ids, attention_mask, pad_token_id):
     return input_ids, attention_mask
 
 
+NGRAM_HASH_MULTIPLIER = 1_000_003  # a prime; with buckets below 2**40 every step of the hash fits in int64
+
+
+def hashed_ngrams(input_ids, lengths, orders, buckets):
+    """Each n-gram of each review, hashed: (bucket ids, in_review), both (batch, len(orders) * time). The n-gram of
+    order n that starts at position t reads tokens t .. t + n - 1 and is in the review when they all are (t + n <=
+    its length), so padding never makes or changes one.
+
+    The hash is integer arithmetic on the token ids alone (a polynomial in them modulo `buckets`, seeded by the
+    order, so "a" and "a b" differ), the same in every batch, in the ONNX export and on every machine."""
+    time = input_ids.shape[1]
+    ids = input_ids.long() + 1  # (batch, time); 0 is left for the hash's seed
+    starts = torch.arange(time, device=input_ids.device)  # (time,)
+    hashes, in_review = [], []
+    for order in orders:
+        value = torch.full_like(ids, order)  # (batch, time)
+        for offset in range(order):
+            following = nn.functional.pad(ids[:, offset:], (0, min(offset, time)))  # (batch, time): token t + offset
+            value = (value * NGRAM_HASH_MULTIPLIER + following) % buckets
+        hashes.append(value)
+        in_review.append(starts.unsqueeze(0) + order <= lengths.unsqueeze(1))  # (batch, time)
+    return torch.cat(hashes, dim=1), torch.cat(in_review, dim=1)
+
+
+def distinct_ngrams(input_ids, lengths, orders, buckets):
+    """The buckets of each review's n-grams, each bucket once: (buckets, first), both (batch, len(orders) * time);
+    `first` marks one entry per distinct bucket of the review (the rest, and what is not in the review, are False)."""
+    hashes, in_review = hashed_ngrams(input_ids, lengths, orders, buckets)  # 2 x (batch, ngrams)
+    ordered = torch.where(in_review, hashes, -1).sort(dim=1).values  # (batch, ngrams): outside the review first
+    changed = ordered[:, 1:] != ordered[:, :-1]  # (batch, ngrams - 1)
+    first = torch.cat([torch.ones_like(ordered[:, :1], dtype=torch.bool), changed], dim=1) & (ordered >= 0)
+    return ordered.clamp(min=0), first
+
+
+class NgramChannel(nn.Module):
+    """The wide part of a wide-and-deep model: a linear model of the review's bag of hashed n-grams of token ids
+    (`hashed_ngrams`), each distinct bucket counted once (binarised, as NBSVM's features are) -> (batch, num_labels)
+    logits, added to the head's. Its weights are fitted before the encoder trains (`baseline.fit_ngram_channel`); a
+    new channel is zero and changes no prediction."""
+
+    def __init__(self, config):
+        super().__init__()
+        self.orders, self.buckets = list(config.ngram_orders), config.ngram_buckets
+        self.weight = nn.Parameter(torch.zeros(config.ngram_buckets, config.num_labels))
+        self.bias = nn.Parameter(torch.zeros(config.num_labels))
+
+    def forward(self, input_ids, lengths):
+        buckets, first = distinct_ngrams(input_ids, lengths, self.orders, self.buckets)  # 2 x (batch, ngrams)
+        weights = first.to(self.weight.dtype)  # (batch, ngrams)
+        return nn.functional.embedding_bag(buckets, self.weight, per_sample_weights=weights, mode="sum") + self.bias
+
+
 class LSTMForSequenceClassification(LSTMPreTrainedModel):
     """The encoder plus a linear head, with the standard loss of its `problem_type`: cross-entropy
-    (single-label), binary cross-entropy (multi-label) or mean squared error (regression)."""
+    (single-label), binary cross-entropy (multi-label) or mean squared error (regression). With `ngram_orders`, the
+    n-gram channel's logits are added to the head's (`NgramChannel`); it reads token ids, so a forward pass from
+    `inputs_embeds` gives the head's logits alone."""
 
     def __init__(self, config):
         super().__init__(config)
@@ -340,6 +397,7 @@ class LSTMForSequenceClassification(LSTMPreTrainedModel):
         self.lstm = LSTMModel(config)
         self.dropout = nn.Dropout(config.dropout)
         self.classifier = nn.Linear(self.lstm.output_size, config.num_labels)
+        self.ngrams = NgramChannel(config) if config.ngram_orders else None
         self.post_init()
 
     def forward(
@@ -348,6 +406,9 @@ class LSTMForSequenceClassification(LSTMPreTrainedModel):
     ):
         outputs = self.lstm(input_ids, attention_mask, inputs_embeds, output_hidden_states=output_hidden_states)
         logits = self.classifier(self.dropout(outputs.pooler_output))  # (batch, num_labels)
+        if self.ngrams is not None and input_ids is not None:
+            input_ids, _, lengths = tokens_read(input_ids, attention_mask, self.config)  # as the encoder read them
+            logits = logits + self.ngrams(input_ids, lengths)  # (batch, num_labels)
         loss = None
         if labels is not None:
             if self.config.problem_type is None:

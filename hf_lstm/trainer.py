@@ -2,7 +2,8 @@
 bookkeeping that go with it.
 
 - The training loss: the head's standard loss plus the training objectives asked for (`objectives.loss_terms`), each
-  logged beside `loss`.
+  logged beside `loss`. A model's fitted n-gram channel stays out of it with `--ngram_training separate` (the encoder
+  and head learn as if alone); evaluation and prediction read it.
 - Unlabelled reviews and teachers' outputs come out of the training dataloader with the labelled batch
   (`WithUnlabelled`, `UnlabelledCollator`), so resume, several processes and accumulation read them from the same
   sampler state as the labelled reviews.
@@ -73,6 +74,14 @@ class LSTMTrainer(Trainer):
         return shortest_first(review_lengths(eval_dataset)).tolist()
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        unwrapped = self.accelerator.unwrap_model(model)
+        channel = getattr(unwrapped, "ngrams", None)
+        if model.training and channel is not None and self.args.ngram_training == "separate":
+            unwrapped.ngrams = None  # the encoder learns as if alone; the fitted channel's logits join it to predict
+            try:
+                return self.compute_loss(model, inputs, return_outputs, num_items_in_batch)
+            finally:
+                unwrapped.ngrams = channel
         extras = {name: inputs.pop(name) for name in BATCH_EXTRAS if name in inputs}
         if not (model.training and (extras or self.args.adds_loss_terms)):
             return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)

@@ -32,6 +32,7 @@ from .arguments import (
     reads_unlabelled_batches,
     settle_multi_label_settings,
 )
+from .baseline import fit_ngram_channel
 from .configuration_lstm import LSTMConfig
 from .data import DataError, is_multi_label, prepare_data
 from .distillation import TeacherError, teacher_report
@@ -298,8 +299,9 @@ def load_base(model_name_or_path, hub_dir):
 
 
 def start_weights(model, model_args, data_args, tokenizer, splits, seed):
-    """The head bias from the labels' prior and the embedding from a vectors file or word2vec, as asked; returns
-    {"pretrained_vectors_found", "word2vec_vocabulary_share"} for the results file."""
+    """The head bias from the labels' prior, the embedding from a vectors file or word2vec, and the n-gram channel
+    (`baseline.fit_ngram_channel`), as asked; returns {"pretrained_vectors_found", "word2vec_vocabulary_share"} (and
+    "ngram_channel") for the results file."""
     if model_args.model_name_or_path:
         logger.info("starting from %s: its vocabulary (%d entries), shape and encoder weights",
                     model_args.model_name_or_path, len(tokenizer))
@@ -319,6 +321,11 @@ def start_weights(model, model_args, data_args, tokenizer, splits, seed):
                     " and the unlabelled reviews" if "unlabelled" in splits else "", 100 * share)
     if model.config.normalize_embeddings:
         model.lstm.set_token_frequencies(token_counts(text, len(tokenizer)))
+    if getattr(model, "ngrams", None) is not None:
+        found["ngram_channel"] = fit_ngram_channel(model, splits)
+        model.ngrams.requires_grad_(False)  # fitted, then fixed
+        logger.info("n-gram channel fitted (NBSVM, C %s): validation accuracy %.4f alone",
+                    found["ngram_channel"]["C"], found["ngram_channel"]["validation_accuracy"])
     return found
 
 

@@ -31,9 +31,9 @@ def tiny_model():
     return LSTMForSequenceClassification(tiny_config(bidirectional=True, pooling="mean_max")).eval()
 
 
-def save_tiny_model(directory, tokenizer, regression=False, seed=0, multi_label=False):
+def save_tiny_model(directory, tokenizer, regression=False, seed=0, multi_label=False, ngrams=False):
     """Save an untrained tiny model with its tokenizer, as scripts/train.py would (config, safetensors, code);
-    `multi_label`: three topics, with decision thresholds."""
+    `multi_label`: three topics, with decision thresholds; `ngrams`: with an n-gram channel of random weights."""
     torch.manual_seed(seed)
     if regression:
         labels = dict(num_labels=1, problem_type="regression", id2label={0: "rating"}, label2id={"rating": 0})
@@ -44,8 +44,11 @@ def save_tiny_model(directory, tokenizer, regression=False, seed=0, multi_label=
     else:
         labels = dict(num_labels=2, id2label={0: "neg", 1: "pos"}, label2id={"neg": 0, "pos": 1})
     config = tiny_config(vocab_size=len(tokenizer), bidirectional=True, pooling="mean_max", truncation="head_tail",
-                         max_tokens=32, **labels)
-    LSTMForSequenceClassification(config).save_pretrained(directory)
+                         max_tokens=32, **labels, **(dict(ngram_orders=[1, 2, 3], ngram_buckets=512) if ngrams else {}))
+    model = LSTMForSequenceClassification(config)
+    if ngrams:
+        torch.nn.init.normal_(model.ngrams.weight, std=0.3)
+    model.save_pretrained(directory)
     tokenizer.save_pretrained(directory)
     return directory
 

@@ -3,9 +3,14 @@ import json
 import numpy as np
 import pytest
 from datasets import Dataset
+import torch
 from scipy import sparse
 
-from hf_lstm.baseline import NBSVM, log_count_ratio, nbsvm_baseline
+from hf_lstm import LSTMForSequenceClassification
+from hf_lstm.baseline import C_GRID, NBSVM, fit_ngram_channel, log_count_ratio, nbsvm_baseline, ngram_features
+from hf_lstm.modeling_lstm import tokens_read
+
+from .conftest import tiny_config
 
 
 def test_log_count_ratio_by_hand():
@@ -77,3 +82,32 @@ def test_the_script_scores_a_configs_own_splits(tmp_path, capsys):
     # the config's data options can be overridden after it, as for training (e.g. your own --dataset_name)
     script.main(["configs/tiny.yaml", "--max_train_samples", "40", "--output", str(tmp_path / "few.json"), "--ngrams", "2"])
     assert json.loads((tmp_path / "few.json").read_text())["features"] < figures["features"]
+
+
+@pytest.mark.parametrize("num_labels", [2, 3])
+def test_the_ngram_channel_is_fitted_as_nbsvm_on_its_own_hashed_ngrams(num_labels):
+    rng = np.random.default_rng(0)
+
+    def reviews(count):  # class k: tokens 3 + k are frequent; the rest are noise over ids 10-39
+        labels = rng.integers(0, num_labels, count)
+        ids = [[int(3 + label)] * 2 + rng.integers(10, 40, rng.integers(1, 12)).tolist() for label in labels]
+        return Dataset.from_dict({"input_ids": ids, "labels": labels.tolist()})
+
+    splits = {"train": reviews(200), "validation": reviews(60)}
+    model = LSTMForSequenceClassification(tiny_config(num_labels=num_labels, ngram_orders=[1, 2], ngram_buckets=256,
+                                                      truncation="head", max_tokens=8))
+    fitted = fit_ngram_channel(model, splits)
+    assert fitted["C"] in C_GRID and fitted["validation_accuracy"] > 0.9
+    features = ngram_features(model.config, splits["validation"])
+    assert features.shape == (60, 256) and features.max() == 1  # binarised: a bucket counts once
+    assert features[0].sum() <= 8 + 7  # the model's truncation: 8 tokens at most, so at most 15 n-grams
+    nbsvm = NBSVM(C=fitted["C"], num_classes=num_labels).fit(ngram_features(model.config, splits["train"]),
+                                                           np.asarray(splits["train"]["labels"]))
+    ids = torch.nn.utils.rnn.pad_sequence([torch.tensor(row) for row in splits["validation"]["input_ids"]],
+                                          batch_first=True)
+    with torch.no_grad():
+        _, _, lengths = tokens_read(ids, (ids > 0).long(), model.config)
+        channel = model.ngrams(tokens_read(ids, (ids > 0).long(), model.config)[0], lengths)
+    np.testing.assert_allclose(channel.numpy(), nbsvm.decision(features), atol=1e-4)
+    accuracy = float((channel.argmax(1).numpy() == np.asarray(splits["validation"]["labels"])).mean())
+    assert accuracy == pytest.approx(fitted["validation_accuracy"])

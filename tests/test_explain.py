@@ -9,6 +9,7 @@ from datasets import Dataset
 
 from hf_lstm import LSTMForSequenceClassification
 from hf_lstm.explain import explain, explainable_model, top_words, write_report
+from hf_lstm.modeling_lstm import tokens_read
 from hf_lstm.prediction import load_classifier, predict
 from hf_lstm.tokenization import train_tokenizer
 
@@ -155,3 +156,25 @@ def test_bad_counts_and_an_existing_report_are_refused_before_the_model_is_read(
         result = subprocess.run([sys.executable, f"scripts/{script}", *arguments], capture_output=True, text=True)
         assert result.returncode == 1 and expected in result.stderr.strip().splitlines()[-1], result.stderr[-500:]
     assert existing.read_text() == "my notes"  # the user's file is untouched
+
+
+def test_an_ngram_channel_adds_its_exact_share_to_each_word(tokenizer):
+    plain = tiny(tokenizer, truncation="head_tail", max_tokens=8)
+    model = tiny(tokenizer, truncation="head_tail", max_tokens=8, ngram_orders=[1, 2, 3], ngram_buckets=64)
+    model.load_state_dict(plain.state_dict(), strict=False)  # the same encoder and head, plus a channel
+    torch.nn.init.normal_(model.ngrams.weight)
+    model.ngrams.bias.data = torch.tensor([0.3, -0.2])
+    text = "great great film , great acting and a dull dull end"  # repeated n-grams share their bucket's weight
+    ids, _, lengths = tokens_read(tokenizer([text], return_tensors="pt")["input_ids"], None, model.config)
+    with torch.no_grad():
+        channel_logit = float(model.ngrams(ids, lengths)[0, 1])  # "pos", the bias (-0.2) included
+    for method in ("integrated_gradients", "gradient_x_input"):
+        (with_channel,) = explain(model, tokenizer, [text], target="pos", method=method)
+        (without,) = explain(plain, tokenizer, [text], target="pos", method=method)
+        shares = [a["attribution"] - b["attribution"] for a, b in zip(with_channel["words"], without["words"])]
+        assert len(shares) == 8  # the words the model reads: its first and last four tokens
+        assert sum(shares) == pytest.approx(channel_logit + 0.2, abs=1e-5)
+        assert with_channel["logit"] == pytest.approx(without["logit"] + channel_logit, abs=1e-5)
+    (integrated,) = explain(model, tokenizer, [text], target="pos", steps=300)
+    total = sum(word["attribution"] for word in integrated["words"])
+    assert total == pytest.approx(integrated["logit"] - integrated["baseline_logit"], rel=0.02)

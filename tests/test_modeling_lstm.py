@@ -1,11 +1,12 @@
 import pytest
 import torch
+from huggingface_hub.errors import StrictDataclassError
 from transformers.modeling_outputs import SequenceClassifierOutput
 
 from transformers import AutoModelForCausalLM
 
 from hf_lstm import LSTMConfig, LSTMForCausalLM, LSTMForSequenceClassification, LSTMModel
-from hf_lstm.modeling_lstm import ReferenceLSTM, reverse_within_length
+from hf_lstm.modeling_lstm import ReferenceLSTM, hashed_ngrams, reverse_within_length
 
 from .conftest import tiny_config
 
@@ -265,3 +266,62 @@ def test_each_problem_type_has_its_standard_loss_and_inputs_embeds_give_the_ids_
     assert torch.allclose(output.loss, torch.nn.functional.binary_cross_entropy_with_logits(output.logits, labels))
     from_embeddings = tiny_model(inputs_embeds=output.hidden_states[0]).logits
     assert torch.equal(from_embeddings, output.logits)
+
+
+def hand_hash(gram, buckets, multiplier=1_000_003):
+    """The bucket of one n-gram of token ids, computed step by step as `hashed_ngrams` documents it."""
+    value = len(gram)
+    for token in gram:
+        value = (value * multiplier + token + 1) % buckets
+    return value
+
+
+def test_ngrams_hash_to_the_same_buckets_in_any_batch_and_with_any_padding():
+    review, buckets = [5, 6, 7], 101
+    expected = [hand_hash([5], buckets), hand_hash([6], buckets), hand_hash([7], buckets),
+                hand_hash([5, 6], buckets), hand_hash([6, 7], buckets)]
+    # alone; beside a longer review, padded with zeros; padded with other ids that the length leaves out
+    for ids, lengths in (([review], [3]), ([review + [0, 0], [9, 8, 7, 6, 5]], [3, 5]), ([review + [3, 4]], [3])):
+        hashes, in_review = hashed_ngrams(torch.tensor(ids), torch.tensor(lengths), [1, 2], buckets)
+        assert hashes[0][in_review[0]].tolist() == expected
+        assert in_review.sum(dim=1).tolist() == [2 * length - 1 for length in lengths]  # n unigrams, n - 1 bigrams
+
+
+def test_the_ngram_channel_adds_each_distinct_buckets_weights_and_its_bias_to_the_logits():
+    torch.manual_seed(0)
+    model = LSTMForSequenceClassification(tiny_config(ngram_orders=[1, 2], ngram_buckets=101)).eval()
+    plain = model.classifier(model.lstm(torch.tensor([[5, 6, 5, 6]])).pooler_output)  # (1, 2)
+    torch.nn.init.normal_(model.ngrams.weight)
+    model.ngrams.bias.data = torch.tensor([0.5, -0.5])
+    # "5 6 5 6": unigrams 5 and 6, bigrams "5 6" and "6 5"; "5", "6" and "5 6" each occur twice and count once
+    distinct = {hand_hash(gram, 101) for gram in ([5], [6], [5, 6], [6, 5])}
+    expected = plain + model.ngrams.weight[sorted(distinct)].sum(dim=0) + torch.tensor([0.5, -0.5])
+    got = model(torch.tensor([[5, 6, 5, 6, 0, 0]]), torch.tensor([[1, 1, 1, 1, 0, 0]])).logits
+    torch.testing.assert_close(got, expected)
+    assert model(inputs_embeds=model.lstm.embed(torch.tensor([[5, 6, 5, 6]]))).logits.tolist() == plain.tolist()
+
+
+@pytest.mark.parametrize("truncation", [None, "head", "head_tail"])
+def test_padding_and_batching_never_change_a_channel_models_logits(truncation):
+    torch.manual_seed(0)
+    config = tiny_config(ngram_orders=[1, 2, 3], ngram_buckets=97, bidirectional=True, pooling="mean_max",
+                         truncation=truncation, max_tokens=5 if truncation else None)
+    model = LSTMForSequenceClassification(config).eval()
+    torch.nn.init.normal_(model.ngrams.weight)
+    reviews = [[3, 4, 5, 6, 7, 8, 9], [10, 11], [12, 13, 14, 15, 16, 17, 18, 19, 20]]
+    width = 12
+    ids = torch.tensor([review + [0] * (width - len(review)) for review in reviews])
+    mask = (ids > 0).long()
+    with torch.no_grad():
+        together = model(ids, mask).logits
+        for i, review in enumerate(reviews):
+            torch.testing.assert_close(model(torch.tensor([review])).logits[0], together[i])
+
+
+def test_a_new_ngram_channel_is_zero_and_refuses_impossible_values():
+    model = LSTMForSequenceClassification(tiny_config(ngram_orders=[1, 2], ngram_buckets=64))
+    assert model.ngrams.weight.shape == (64, 2) and not model.ngrams.weight.any() and not model.ngrams.bias.any()
+    assert LSTMForSequenceClassification(tiny_config()).ngrams is None
+    for values in (dict(ngram_orders=[0]), dict(ngram_orders=[1, 1]), dict(ngram_orders=[1], ngram_buckets=0)):
+        with pytest.raises((ValueError, StrictDataclassError), match="ngram_orders must be distinct"):
+            tiny_config(**values)

@@ -32,6 +32,8 @@ GRAPHS = [
     dict(cell_type="gru", pooling="last_mean_max", bidirectional=False),
     dict(cell_type="rnn", pooling="max", bidirectional=True, truncation="head_tail", max_tokens=7),
     dict(cell_type="rnn", pooling="last", bidirectional=False, num_layers=2),
+    dict(cell_type="lstm", pooling="mean_max", bidirectional=True, truncation="head_tail", max_tokens=7,
+         ngram_orders=[1, 2, 3], ngram_buckets=97),
 ]
 
 
@@ -44,11 +46,17 @@ def padded_batch(lengths, width=None, seed=0):
     return {"input_ids": input_ids * attention_mask, "attention_mask": attention_mask}
 
 
-@pytest.mark.parametrize("shape", GRAPHS, ids=lambda shape: f"{shape['cell_type']}-{shape['pooling']}-"
-                         f"{'bi' if shape['bidirectional'] else 'uni'}{shape.get('num_layers', 1)}")
+def graph_name(shape):
+    return (f"{shape['cell_type']}-{shape['pooling']}-{'bi' if shape['bidirectional'] else 'uni'}"
+            f"{shape.get('num_layers', 1)}{'-ngrams' if shape.get('ngram_orders') else ''}")
+
+
+@pytest.mark.parametrize("shape", GRAPHS, ids=graph_name)
 def test_the_exported_graph_gives_pytorchs_logits_on_any_batch_and_length(tmp_path, shape):
     torch.manual_seed(0)
     model = LSTMForSequenceClassification(tiny_config(num_labels=3, **shape)).eval()
+    if model.ngrams is not None:
+        torch.nn.init.normal_(model.ngrams.weight)
     path = tmp_path / ONNX_FILE
     export_graph(model, path, padded_batch([4, 2, 6]))
     runtime = onnx_runtime(path)
@@ -74,11 +82,12 @@ def test_an_export_that_does_not_match_pytorch_is_refused(tmp_path):
         check_export(model, tmp_path / ONNX_FILE, sample)
 
 
-@pytest.fixture(scope="module")
-def exported(tmp_path_factory):
-    """A tiny saved model exported with int8 through the script, as a user would."""
+@pytest.fixture(scope="module", params=["plain", "ngrams"])
+def exported(tmp_path_factory, request):
+    """A tiny saved model (plain, or with an n-gram channel) exported with int8 through the script, as a user would."""
     root = tmp_path_factory.mktemp("export")
-    model_dir = save_tiny_model(root / "model", train_tokenizer(REVIEWS, max_vocab_size=100))
+    model_dir = save_tiny_model(root / "model", train_tokenizer(REVIEWS, max_vocab_size=100),
+                                ngrams=request.param == "ngrams")
     result = subprocess.run(
         [sys.executable, "scripts/export_onnx.py", str(model_dir), str(root / "onnx"), "--quantize", "int8"],
         capture_output=True, text=True,

@@ -177,11 +177,16 @@ def assert_same_predictions(got, scored):
             assert mine["probabilities"] == pytest.approx(theirs["probabilities"], abs=1e-5), row
 
 
-@pytest.mark.parametrize("truncation,task", [("head_tail", "classification"), ("head", "regression")])
-def test_the_saved_model_predicts_exactly_what_the_training_run_scored(tmp_path, truncation, task):
+NGRAMS = ["--ngram_orders", "1", "2", "3", "--ngram_buckets", "4096"]
+
+
+@pytest.mark.parametrize("truncation,task,extra", [("head_tail", "classification", []), ("head", "regression", []),
+                                                   ("head_tail", "classification", NGRAMS)],
+                         ids=["classification", "regression", "ngram-channel"])
+def test_the_saved_model_predicts_exactly_what_the_training_run_scored(tmp_path, truncation, task, extra):
     output_dir = tmp_path / "model"
-    arguments = TINY + ["--output_dir", str(output_dir), "--cache_dir", str(tmp_path / "cache"),
-                        "--truncation", truncation, "--max_length", "24", "--task", task]
+    arguments = TINY + extra + ["--output_dir", str(output_dir), "--cache_dir", str(tmp_path / "cache"),
+                                "--truncation", truncation, "--max_length", "24", "--task", task]
     if task == "regression":
         arguments += ["--metric_for_best_model", "rmse", "--greater_is_better", "false"]
     _, metrics = run(arguments)
@@ -303,7 +308,9 @@ SEMI_SUPERVISED = [  # every loss term on, the unlabelled reviews read
 ]
 
 
-@pytest.mark.parametrize("terms", [[], SEMI_SUPERVISED, "distilled"], ids=["supervised", "semi-supervised", "distilled"])
+@pytest.mark.parametrize("terms", [[], SEMI_SUPERVISED, "distilled", NGRAMS + ["--ngram_training", "separate"],
+                                   NGRAMS + ["--ngram_training", "residual"]],
+                         ids=["supervised", "semi-supervised", "distilled", "ngrams-separate", "ngrams-residual"])
 def test_loss_and_gradient_are_the_same_for_one_process_two_processes_and_accumulation(tmp_path, terms, tokenizer):
     cache = tmp_path / "cache"
     if terms == "distilled":  # every term on, and two teachers' outputs on the labelled and unlabelled reviews
@@ -317,7 +324,10 @@ def test_loss_and_gradient_are_the_same_for_one_process_two_processes_and_accumu
     result = subprocess.run(command, capture_output=True, text=True, timeout=300, env=LAUNCH_ENV)
     assert result.returncode == 0, result.stderr[-3000:]
     loss, grad_norm = first_step(tmp_path / "one")
-    assert (0.5 < loss < 1.0 if not terms else loss > 1.0) and grad_norm > 0
+    if terms[:1] == NGRAMS[:1]:  # the encoder's loss alone (separate), or with the fitted channel's logits (residual)
+        assert loss > 0 and grad_norm > 0
+    else:
+        assert (0.5 < loss < 1.0 if not terms else loss > 1.0) and grad_norm > 0
     for other in ("accumulated", "ddp"):
         other_loss, other_grad_norm = first_step(tmp_path / other)
         assert other_loss == pytest.approx(loss, abs=1e-5), other
@@ -348,12 +358,13 @@ def finish(process):
     assert process.returncode == 0, stderr[-3000:]
 
 
-def test_kill_9_mid_epoch_then_resume_equals_an_uninterrupted_run(tmp_path):
+@pytest.mark.parametrize("extra", [[], NGRAMS], ids=["plain", "ngram-channel"])
+def test_kill_9_mid_epoch_then_resume_equals_an_uninterrupted_run(tmp_path, extra):
     cache = tmp_path / "cache"
-    finish(train_process(tmp_path / "straight", cache))
+    finish(train_process(tmp_path / "straight", cache, *extra))
 
     interrupted = tmp_path / "interrupted"
-    process = train_process(interrupted, cache)
+    process = train_process(interrupted, cache, *extra)
     wait_for(interrupted / "checkpoint-125" / "checkpoint_complete", process)  # epoch 1 saved
     time.sleep(0.3)  # into epoch 2
     process.send_signal(signal.SIGKILL)
@@ -365,7 +376,7 @@ def test_kill_9_mid_epoch_then_resume_equals_an_uninterrupted_run(tmp_path):
     (interrupted / "checkpoint-300" / "checkpoint_complete").unlink()
     (interrupted / "checkpoint-300" / "model.safetensors").write_bytes(b"truncat")
 
-    finish(train_process(interrupted, cache, "--resume", "true"))
+    finish(train_process(interrupted, cache, *extra, "--resume", "true"))
     assert (interrupted / "model.safetensors").read_bytes() == (tmp_path / "straight" / "model.safetensors").read_bytes()
     results = [json.loads((d / "test_results.json").read_text()) for d in (interrupted, tmp_path / "straight")]
     assert results[0]["test_loss"] == results[1]["test_loss"] and results[0]["test_accuracy"] == results[1]["test_accuracy"]
@@ -703,3 +714,35 @@ def test_multi_label_data_refuses_single_label_metrics_and_one_class_terms(tmp_p
         run(base + ["--metric_for_best_model", "f1_micro", "--entropy_weight", "0.1", "--unlabelled_data", "train"])
     with pytest.raises(ArgumentError, match="--metric_for_best_model f1_micro is for multi-label data"):
         run(TINY + ["--metric_for_best_model", "f1_micro", "--output_dir", str(tmp_path / "other")])
+
+
+def test_the_ngram_channel_is_fitted_then_fixed_and_separate_training_leaves_the_encoder_as_if_alone(tmp_path):
+    arguments = TINY + ["--cache_dir", str(tmp_path / "cache"), "--bf16", "false"]
+    plain, _ = run(arguments + ["--output_dir", str(tmp_path / "plain")])
+    separate, _ = run(arguments + NGRAMS + ["--output_dir", str(tmp_path / "separate")])
+    residual, _ = run(arguments + NGRAMS + ["--ngram_training", "residual", "--output_dir", str(tmp_path / "residual")])
+    plain, separate, residual = (trainer.model.state_dict() for trainer in (plain, separate, residual))
+    encoder_and_head = [name for name in plain if name.startswith(("lstm.", "classifier."))]
+    assert all(torch.equal(plain[name], separate[name]) for name in encoder_and_head)  # learned as if alone
+    assert not all(torch.equal(plain[name], residual[name]) for name in encoder_and_head)  # learned from the sum
+    assert torch.equal(separate["ngrams.weight"], residual["ngrams.weight"])  # fitted the same, never trained
+    results = json.loads((tmp_path / "separate" / "all_results.json").read_text())
+    assert results["ngram_channel"]["C"] in (0.1, 0.3, 1.0, 3.0, 10.0)
+    assert 0.5 < results["ngram_channel"]["validation_accuracy"] <= 1
+    assert "plus an n-gram channel (word 1-2-3-grams" in (tmp_path / "separate" / "README.md").read_text()
+
+
+@pytest.mark.parametrize("task,extra,message", [
+    ("regression", ["--metric_for_best_model", "rmse"], "--ngram_orders: the n-gram channel is fitted as a classifier"),
+    ("classification", ["--label_column", "tags", "--metric_for_best_model", "f1_micro"],
+     "--ngram_orders reads one class a review"),
+])
+def test_an_ngram_channel_on_ratings_or_several_labels_a_review_is_refused(tmp_path, task, extra, message):
+    arguments = TINY + NGRAMS + ["--output_dir", str(tmp_path / "model"), "--task", task, *extra]
+    if task == "classification":
+        rows = [{"text": f"review {i} about music and sport", "tags": [["music"], ["sports", "music"]][i % 2]}
+                for i in range(40)]
+        (tmp_path / "tags.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+        arguments += ["--dataset_name", str(tmp_path / "tags.jsonl"), "--cache_dir", str(tmp_path / "cache")]
+    with pytest.raises(ArgumentError, match=re.escape(message)):
+        run(arguments)
