@@ -189,7 +189,7 @@ class LSTMPreTrainedModel(PreTrainedModel):
                     init.constant_(param[hidden : 2 * hidden], 1.0)
         elif isinstance(module, NgramChannel):
             init.zeros_(module.weight)
-            init.zeros_(module.bias)  # a new channel adds nothing until it has learned
+            init.zeros_(module.bias)  # a new channel adds nothing until it is fitted
         elif isinstance(module, LSTMModel) and hasattr(module, "token_frequencies"):
             init.ones_(module.token_frequencies)  # every word alike until the training text's counts are set
 
