@@ -80,11 +80,12 @@ class LSTMConfig(PreTrainedConfig):
     ngram_orders: list[int] = option(
         [],
         "The n-gram channel (wide and deep): the orders of the n-grams of token ids it reads, e.g. 1 2 3; each "
-        "n-gram is hashed into one of ngram_buckets rows of per-label weights, and their mean over the review is "
-        "added to the head's logits. Empty: no channel.",
+        "n-gram is hashed into one of ngram_buckets rows of per-label weights; the review's distinct rows, summed, "
+        "plus a bias are added to the head's logits. Fitted as NBSVM before training (classification only). Empty: "
+        "no channel.",
     )
     ngram_buckets: int = option(
-        2**21, "The n-gram channel's hashed buckets (rows of per-label weights; n-grams that share one share it).",
+        2**22, "The n-gram channel's hashed buckets (rows of per-label weights; n-grams that share one share it).",
     )
     pad_token_id: int | None = option(0, "Id of the [PAD] token; its embedding row stays zero.")
     decision_thresholds: list[float] | None = option(

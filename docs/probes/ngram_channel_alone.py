@@ -71,7 +71,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("config")
     parser.add_argument("--orders", nargs="+", default=["1,2,3"], help="Comma-separated orders, one set per value.")
-    parser.add_argument("--buckets", nargs="+", type=int, default=[2**21])
+    parser.add_argument("--buckets", nargs="+", type=int, default=[2**22])
     parser.add_argument("--learning_rates", nargs="+", type=float, default=[2e-3])
     parser.add_argument("--weight_decays", nargs="+", type=float, default=[None])
     parser.add_argument("--epochs", type=int, default=None, help="Default: the config's.")
