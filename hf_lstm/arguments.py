@@ -1,8 +1,8 @@
 """Dataclasses for `HfArgumentParser`: what to train (model: `LSTMConfig`'s fields), on what (data), and how
 (`LSTMTrainingArguments`: the Trainer's arguments with defaults for a small recurrent model, plus the run's own
-options: threads, resume, the output folder, the hub directory, averaging). Each checks its own values when
-it is built, so a bad command line or config file is refused before any folder or data is touched; `parse_arguments`
-reads `[CONFIG.yaml] [--field value ...]` into them."""
+options: threads, resume, the output folder, the hub directory, the training objectives). Each checks its own values
+when it is built, so a bad command line or config file is refused before any folder or data is touched;
+`parse_arguments` reads `[CONFIG.yaml] [--field value ...]` into them."""
 
 import argparse
 import difflib
@@ -36,8 +36,8 @@ class ArgumentError(ValueError):
 
 
 # LSTMConfig's fields that a run sets from elsewhere: the vocabulary (`vocab_size`, `pad_token_id`), the data's
-# truncation (`truncation`, `max_tokens` from DataArguments' `truncation` and `max_length`) and the thresholds chosen
-# on validation (`decision_thresholds`, by --threshold_strategy).
+# truncation (`truncation`, `max_tokens` from DataArguments' `truncation` and `max_length`) and a multi-label model's
+# decision thresholds (`decision_thresholds`, 0.5 unless set in a saved config).
 NOT_MODEL_OPTIONS = ("vocab_size", "pad_token_id", "truncation", "max_tokens", "decision_thresholds")
 
 
@@ -86,16 +86,11 @@ class ModelArguments(LSTMConfigArguments):
         "probabilities, or ratings) are computed once and cached with the prepared data; the loss then weighs "
         "them by distillation_alpha and distillation_temperature.",
     )
-    pretrained_vectors: str | None = option(
-        None, "A GloVe / word2vec text file whose vectors initialise the embedding (size embedding_dim).",
-    )
     word2vec_epochs: int = option(
         0,
         "Before training, learn word2vec (CBOW) vectors of size embedding_dim on the training split (and "
-        "--unlabelled_data) for this many epochs and start the embedding from them (0: off; not with "
-        "pretrained_vectors).",
+        "--unlabelled_data) for this many epochs and start the embedding from them (0: off).",
     )
-    freeze_embeddings: bool = option(False, "Keep the pretrained embedding fixed.")
     head_bias_from_labels: bool | None = option(
         None,
         "Start the head's bias at the training labels' prior: their mean for regression, the log of the "
@@ -113,13 +108,8 @@ class ModelArguments(LSTMConfigArguments):
             LSTMConfig(**self.config_fields())  # the config checks its own values
         except (ValueError, StrictDataclassError) as error:  # the cause names the field first
             raise ArgumentError(f"--{error.__cause__ or error}") from None
-        if self.pretrained_vectors and self.word2vec_epochs:
-            raise ArgumentError("give either --pretrained_vectors or --word2vec_epochs, not both: each sets the "
-                                "embedding")
-        if self.model_name_or_path and (self.pretrained_vectors or self.word2vec_epochs):
-            raise ArgumentError(
-                "--model_name_or_path brings its own embedding: drop --pretrained_vectors / --word2vec_epochs"
-            )
+        if self.model_name_or_path and self.word2vec_epochs:
+            raise ArgumentError("--model_name_or_path brings its own embedding: drop --word2vec_epochs")
         if self.word2vec_epochs < 0:
             raise ArgumentError(f"--word2vec_epochs must be 0 (off) or positive; got {self.word2vec_epochs}")
 
@@ -287,7 +277,7 @@ class LSTMTrainingArguments(TrainingArguments):
         "--bf16 false turns it off.",
     )
 
-    # What the project adds around the Trainer: the output folder's safety, threads, resume, hub, averaging.
+    # What the project adds around the Trainer: the output folder's safety, threads, resume, hub.
     overwrite_output_dir: bool = option(
         False, "Replace a trained model in output_dir (it stays intact until the new one is complete).",
     )
@@ -305,17 +295,8 @@ class LSTMTrainingArguments(TrainingArguments):
     push_to_hub_dir: str | None = option(
         None, "After training, push the model to this hub directory as --hub_model_id.",
     )
-    early_stopping_patience: int | None = option(
-        None, "Stop after this many evaluations without improvement of the best metric.",
-    )
 
     # Training objectives besides the head's loss (hf_lstm/objectives.py); none is saved with the model.
-    adversarial_epsilon: float = option(
-        0.0,
-        "Adversarial training (Miyato et al., 2017): also the loss on each review's embeddings moved "
-        "by this L2 norm along their gradient (0: off; 5 on normalize_embeddings in the paper). A step "
-        "costs 2.3-3.4 times as much.",
-    )
     virtual_adversarial_epsilon: float = option(
         0.0,
         "Virtual adversarial training (Miyato et al., 2017) on labelled and unlabelled reviews: the "
@@ -325,7 +306,6 @@ class LSTMTrainingArguments(TrainingArguments):
     virtual_adversarial_xi: float = option(
         0.1, "Size of the random step of virtual adversarial training's power iteration.",
     )
-    virtual_adversarial_weight: float = option(1.0, "Weight of the virtual adversarial term.")
     entropy_weight: float = option(
         0.0,
         "Entropy minimisation (Sachan et al., 2019): this weight times the mean entropy of the "
@@ -341,23 +321,6 @@ class LSTMTrainingArguments(TrainingArguments):
         "Temperature T of distillation: T^2 times the KL divergence from the teachers' averaged "
         "probabilities at T to the model's (regression: the squared difference from their mean rating).",
     )
-    threshold_strategy: str = field(
-        default="fixed",
-        metadata={
-            "choices": ("fixed", "global", "per_label"),
-            "help": "Multi-label: the decision thresholds saved with the model (decision_thresholds): fixed (0.5), "
-            "global (one threshold with the best validation micro-F1) or per_label (each label's best validation F1).",
-        },
-    )
-    ngram_training: str = field(
-        default="separate",
-        metadata={
-            "choices": ("separate", "residual"),
-            "help": "With ngram_orders: the n-gram channel is fitted first (NBSVM) and then kept fixed; the encoder and "
-            "head then learn from their own logits as if alone (separate: the model adds two experts' logits) or from "
-            "the sum with the channel's (residual: what the channel misses).",
-        },
-    )
     unlabelled_batch_ratio: float = option(
         1.0,
         "With --unlabelled_data and a term that reads it: unlabelled reviews a training batch "
@@ -367,11 +330,10 @@ class LSTMTrainingArguments(TrainingArguments):
     @property
     def adds_loss_terms(self):
         """Whether the training loss has a term besides the head's loss on the labels (distillation aside)."""
-        return bool(self.adversarial_epsilon or self.virtual_adversarial_epsilon or self.entropy_weight)
+        return bool(self.virtual_adversarial_epsilon or self.entropy_weight)
 
     def __post_init__(self):
-        for name in ("adversarial_epsilon", "virtual_adversarial_epsilon", "virtual_adversarial_weight",
-                     "entropy_weight"):
+        for name in ("virtual_adversarial_epsilon", "entropy_weight"):
             if getattr(self, name) < 0:
                 raise ArgumentError(f"--{name} must be 0 (off) or positive; got {getattr(self, name)}")
         for name in ("virtual_adversarial_xi", "distillation_temperature"):
@@ -384,8 +346,6 @@ class LSTMTrainingArguments(TrainingArguments):
                                 f"got {self.distillation_alpha}")
         if self.cpu_threads is not None and self.cpu_threads < 1:
             raise ArgumentError(f"--cpu_threads must be at least 1; got {self.cpu_threads}")
-        if self.early_stopping_patience is not None and self.early_stopping_patience < 1:
-            raise ArgumentError(f"--early_stopping_patience must be at least 1; got {self.early_stopping_patience}")
         if self.use_cpu is None:
             self.use_cpu = not has_accelerator()
         if self.bf16 is None:
@@ -431,8 +391,6 @@ def check_together(model_args, data_args, training_args):
             f"{', '.join(CLASSIFICATION_METRICS)}; rmse and mae where the classes are numbers; multi-label: "
             f"{', '.join(MULTI_LABEL_METRICS)})"
         )
-    if model_args.freeze_embeddings and training_args.adversarial_epsilon:
-        raise ArgumentError("--adversarial_epsilon needs trainable embeddings: drop --freeze_embeddings")
     if data_args.task == "regression" and training_args.entropy_weight:
         raise ArgumentError("--entropy_weight is for classification: a rating has no class distribution")
     teachers = model_args.teacher_model_name_or_path

@@ -1,51 +1,9 @@
-"""Initialise the embedding from a local word-vector text file (GloVe, or word2vec's text format), or from word2vec
-vectors learned on the training split itself."""
+"""Initialise the embedding from word2vec vectors learned on the training split itself (and unlabelled reviews)."""
 
 import zlib
 
-import numpy as np
 import torch
 from gensim.models import Word2Vec
-
-
-def read_word_vectors(path, vocabulary, dimension):
-    """Vectors of the words of `vocabulary` ({word: id}) found in a text file of `word v1 ... vD` lines.
-
-    A word2vec header line (`count dimension`) is skipped. Returns {id: vector}; a line whose size is not
-    `dimension` is an error naming the file and the line.
-    """
-    found = {}
-    with open(path, encoding="utf-8", errors="replace") as handle:
-        for number, line in enumerate(handle, start=1):
-            parts = line.rstrip().split(" ")
-            if number == 1 and len(parts) == 2 and all(part.isdigit() for part in parts):
-                continue  # word2vec header
-            if len(parts) < 2:
-                continue
-            if len(parts) - 1 != dimension:
-                raise ValueError(
-                    f"{path}, line {number}: {len(parts) - 1} numbers, but embedding_dim is {dimension}"
-                )
-            index = vocabulary.get(parts[0])
-            if index is not None and index not in found:
-                try:
-                    found[index] = np.asarray(parts[1:], dtype=np.float32)
-                except ValueError as error:
-                    raise ValueError(f"{path}, line {number}: not a vector of numbers") from error
-    return found
-
-
-def load_pretrained_embeddings(model, tokenizer, path, freeze=False):
-    """Copy the vectors of `path` into the model's embedding rows; returns the share of the vocabulary found."""
-    embedding = model.get_input_embeddings()
-    special = {tokenizer.pad_token_id, tokenizer.unk_token_id}
-    vocabulary = {word: index for word, index in tokenizer.get_vocab().items() if index not in special}
-    found = read_word_vectors(path, vocabulary, embedding.embedding_dim)
-    with torch.no_grad():
-        for index, vector in found.items():
-            embedding.weight[index] = torch.from_numpy(vector)
-    embedding.weight.requires_grad = not freeze
-    return len(found) / max(1, len(vocabulary))
 
 
 def stable_hash(text):

@@ -5,13 +5,10 @@ from pathlib import Path
 import evaluate
 import numpy as np
 from scipy.special import expit, softmax
-from sklearn.metrics import f1_score, precision_recall_fscore_support
+from sklearn.metrics import precision_recall_fscore_support
 
 
 METRIC_MODULES = Path(__file__).parent / "metric_modules"
-
-
-THRESHOLD_GRID = np.round(np.arange(0.05, 0.951, 0.05), 2)  # the thresholds `choose_thresholds` tries
 
 
 def load_metric(name, config_name=None):
@@ -40,23 +37,6 @@ def decisions(logits, thresholds):
     """A multi-label model's answers (texts, labels) of 0 / 1: each label whose sigmoid probability reaches its
     threshold (one per label, or one for all)."""
     return (expit(np.asarray(logits, dtype=np.float64)) >= np.asarray(thresholds)).astype(np.int32)
-
-
-def choose_thresholds(logits, gold, strategy):
-    """Decision thresholds chosen on validation (`logits`, multi-hot `gold`, both (texts, labels)): 0.5 for every
-    label for "fixed"; "global": the one threshold of `THRESHOLD_GRID` with the best micro-F1, for every label;
-    "per_label": each label's threshold with its best F1, the global one for a label without a validation story.
-    Ties go to the threshold nearest 0.5."""
-    if strategy == "fixed":
-        return [0.5] * gold.shape[1]
-    grid = sorted(THRESHOLD_GRID, key=lambda value: abs(value - 0.5))
-    micro = [f1_score(gold, decisions(logits, value), average="micro", zero_division=0.0) for value in grid]
-    best = float(grid[int(np.argmax(micro))])
-    if strategy == "global":
-        return [best] * gold.shape[1]
-    each = np.stack([f1_score(gold, decisions(logits, value), average=None, zero_division=0.0) for value in grid])
-    chosen = np.asarray(grid)[each.argmax(axis=0)]  # (labels,)
-    return [float(value) if gold[:, label].any() else best for label, value in enumerate(chosen)]
 
 
 def per_label_scores(logits, gold, label_names, thresholds):

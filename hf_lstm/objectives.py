@@ -1,7 +1,6 @@
 """Training-only loss terms, added to the head's standard loss by `LSTMTrainer.compute_loss`; none of them changes
 what a model predicts, and a saved model knows nothing of them. Their weights are `LSTMTrainingArguments` fields.
 
-- adversarial training on the word embeddings (Miyato et al., 2017);
 - virtual adversarial training on labelled and unlabelled reviews (Miyato et al., 2017);
 - entropy minimisation on unlabelled reviews (Sachan et al., 2019);
 - distillation from teachers' cached outputs (Hinton et al., 2015).
@@ -25,8 +24,6 @@ def loss_terms(model, batch, outputs, extras, args, seed):
     regression = model.config.num_labels == 1
     distilling = "teacher_logits" in extras
     terms = {"supervised": args.distillation_alpha * outputs.loss if distilling else outputs.loss}
-    if args.adversarial_epsilon:
-        terms["adversarial"] = adversarial_loss(model, batch, outputs, args.adversarial_epsilon)
     passes = [(batch["input_ids"], batch.get("attention_mask"), outputs)]
     if "unlabelled_input_ids" in extras:
         ids, mask = extras["unlabelled_input_ids"], extras["unlabelled_attention_mask"]
@@ -41,18 +38,8 @@ def loss_terms(model, batch, outputs, extras, args, seed):
     if args.virtual_adversarial_epsilon:
         changes = [virtual_adversarial_changes(model, ids, mask, output, seed, args, regression)
                    for ids, mask, output in passes]
-        terms["virtual_adversarial"] = args.virtual_adversarial_weight * torch.cat(changes).mean()  # over every review
+        terms["virtual_adversarial"] = torch.cat(changes).mean()  # over every review
     return terms
-
-
-def adversarial_loss(model, batch, outputs, epsilon):
-    """The loss again, on each review's embeddings moved by `epsilon` (L2 norm over the whole review) along the
-    gradient of the loss: the small change of the words' vectors that hurts most."""
-    embeddings = outputs.hidden_states[0]  # (batch, time, embedding_dim), as read (after truncation)
-    (gradient,) = torch.autograd.grad(outputs.loss, embeddings, retain_graph=True)
-    _, mask, _ = tokens_read(batch["input_ids"], batch.get("attention_mask"), model.config)
-    moved = embeddings + scale_per_review(gradient.detach(), epsilon)
-    return model(inputs_embeds=moved, attention_mask=mask, labels=batch["labels"]).loss
 
 
 def virtual_adversarial_changes(model, input_ids, attention_mask, outputs, seed, args, regression):

@@ -2,8 +2,8 @@
 bookkeeping that go with it.
 
 - The training loss: the head's standard loss plus the training objectives asked for (`objectives.loss_terms`), each
-  logged beside `loss`. A model's fitted n-gram channel stays out of it with `--ngram_training separate` (the encoder
-  and head learn as if alone); evaluation and prediction read it.
+  logged beside `loss`. A model's fitted n-gram channel stays out of it (the encoder and head learn as if alone);
+  evaluation and prediction read it.
 - Unlabelled reviews and teachers' outputs come out of the training dataloader with the labelled batch
   (`WithUnlabelled`, `UnlabelledCollator`), so resume, several processes and accumulation read them from the same
   sampler state as the labelled reviews.
@@ -33,8 +33,8 @@ BATCH_EXTRAS = ("teacher_logits", "unlabelled_input_ids", "unlabelled_attention_
 
 
 class LSTMTrainer(Trainer):
-    """A `Trainer` whose training loss adds the objectives of `args` (adversarial, virtual adversarial, entropy,
-    distillation) and whose training batches may carry unlabelled reviews.
+    """A `Trainer` whose training loss adds the objectives of `args` (virtual adversarial, entropy, distillation) and
+    whose training batches may carry unlabelled reviews.
 
     Args:
         unlabelled_dataset (`Dataset`, defaults to none): tokenized reviews without labels (`input_ids`, `length`,
@@ -76,7 +76,7 @@ class LSTMTrainer(Trainer):
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         unwrapped = self.accelerator.unwrap_model(model)
         channel = getattr(unwrapped, "ngrams", None)
-        if model.training and channel is not None and self.args.ngram_training == "separate":
+        if model.training and channel is not None:
             unwrapped.ngrams = None  # the encoder learns as if alone; the fitted channel's logits join it to predict
             try:
                 return self.compute_loss(model, inputs, return_outputs, num_items_in_batch)

@@ -20,7 +20,6 @@ from transformers import (
     AutoTokenizer,
     DataCollatorForLanguageModeling,
     DataCollatorWithPadding,
-    EarlyStoppingCallback,
     set_seed,
 )
 from transformers.tokenization_utils_base import VERY_LARGE_INTEGER
@@ -36,11 +35,11 @@ from .baseline import fit_ngram_channel
 from .configuration_lstm import LSTMConfig
 from .data import DataError, is_multi_label, prepare_data
 from .distillation import TeacherError, teacher_report
-from .embeddings import load_pretrained_embeddings, train_word2vec_embeddings
+from .embeddings import train_word2vec_embeddings
 from .hardware import cpu_threads, launch_problem
 from .hub import HubError, push, resolve_model
 from .loading import ModelFolderError, check_model_folder
-from .metrics import build_compute_metrics, choose_thresholds, decision_thresholds, decisions, per_label_scores
+from .metrics import build_compute_metrics, decision_thresholds, decisions, per_label_scores
 from .model_card import build_model_card
 from .modeling_lstm import LSTMForCausalLM, LSTMForSequenceClassification
 from .output_folder import OutputFolderError, check_output_dir, save_final_model, set_aside_previous_checkpoints
@@ -107,20 +106,6 @@ def init_head_bias_from_labels(model, labels, task):
     else:
         counts = torch.bincount(labels.long(), minlength=bias.numel()).double().clamp(min=1)  # (num_labels,)
         bias.copy_((counts / counts.sum()).log().to(bias.dtype))  # a class never seen counts as seen once
-
-
-def set_decision_thresholds(trainer, validation, label_names, strategy):
-    """A multi-label model's decision thresholds, chosen on the validation split by `strategy`
-    (`metrics.choose_thresholds`), into its config; the metrics from here on use them. "fixed" keeps 0.5 (the
-    config's None) without reading validation again."""
-    if strategy == "fixed":
-        return
-    logits = trainer.predict_in_length_order(validation, metric_key_prefix="validation").predictions
-    thresholds = choose_thresholds(logits, np.asarray(validation["labels"]), strategy)
-    trainer.model.config.decision_thresholds = thresholds
-    trainer.compute_metrics = build_compute_metrics(label_names, thresholds)
-    logger.info("decision thresholds (%s): %s", strategy, ", ".join(f"{name} {value:g}" for name, value in
-                                                                     zip(label_names, thresholds)))
 
 
 def score_test_split(trainer, test_split, label_names):
@@ -260,8 +245,6 @@ def run(argv=None):
     if data_args.task == "language_modeling":
         scored, files, logits = score_language_model(trainer)
     else:
-        if multi_label:
-            set_decision_thresholds(trainer, splits["validation"], label_names, training_args.threshold_strategy)
         scored, files, logits = score_test_split(trainer, splits["test"], label_names)
     distilled = teacher_report(splits["test"], logits, label_names, list(teachers)) if teachers else None
     thresholds = decision_thresholds(model.config)
@@ -299,20 +282,15 @@ def load_base(model_name_or_path, hub_dir):
 
 
 def start_weights(model, model_args, data_args, tokenizer, splits, seed):
-    """The head bias from the labels' prior, the embedding from a vectors file or word2vec, and the n-gram channel
-    (`baseline.fit_ngram_channel`), as asked; returns {"pretrained_vectors_found", "word2vec_vocabulary_share"} (and
-    "ngram_channel") for the results file."""
+    """The head bias from the labels' prior, the embedding from word2vec, and the n-gram channel
+    (`baseline.fit_ngram_channel`), as asked; returns {"word2vec_vocabulary_share"} (and "ngram_channel") for the
+    results file."""
     if model_args.model_name_or_path:
         logger.info("starting from %s: its vocabulary (%d entries), shape and encoder weights",
                     model_args.model_name_or_path, len(tokenizer))
     if model_args.head_bias_from_labels:
         init_head_bias_from_labels(model, splits["train"]["labels"], data_args.task)
-    found = {"pretrained_vectors_found": None, "word2vec_vocabulary_share": None}
-    if model_args.pretrained_vectors:
-        share = load_pretrained_embeddings(model, tokenizer, model_args.pretrained_vectors,
-                                           freeze=model_args.freeze_embeddings)
-        found["pretrained_vectors_found"] = share
-        logger.info("%s: vectors found for %.1f%% of the vocabulary", model_args.pretrained_vectors, 100 * share)
+    found = {"word2vec_vocabulary_share": None}
     text = training_text(splits)
     if model_args.word2vec_epochs:
         share = train_word2vec_embeddings(model, tokenizer, text, model_args.word2vec_epochs, seed=seed)
@@ -350,8 +328,6 @@ def build_trainer(model, tokenizer, splits, label_names, unlabelled, training_ar
     the training objectives read, or None."""
     language_modeling = isinstance(model, LSTMForCausalLM)
     callbacks = [CheckpointCompleteCallback(), ElapsedTimeCallback(started)]
-    if training_args.early_stopping_patience:
-        callbacks.append(EarlyStoppingCallback(early_stopping_patience=training_args.early_stopping_patience))
     return LSTMTrainer(
         model=model,
         args=training_args,

@@ -20,8 +20,6 @@ def refusal(*arguments, config="configs/tiny.yaml"):
     (["--cell_type", "lstmx"], "argument --cell_type/--cell-type: invalid choice: 'lstmx'"),
     (["--truncation", "tail"], "argument --truncation: invalid choice: 'tail'"),
     (["--dropout", "-0.5"], r"--dropout is a probability in [0, 1); got -0.5"),
-    (["--word2vec_epochs", "2", "--pretrained_vectors", "v.txt"], "give either --pretrained_vectors or --word2vec_epochs"),
-    (["--adversarial_epsilon", "1", "--freeze_embeddings", "true"], "--adversarial_epsilon needs trainable embeddings"),
     (["--dropout", "1.5"], r"--dropout is a probability in [0, 1); got 1.5"),
     (["--learning_rate", "-0.01"], "--learning_rate must be above 0; got -0.01"),
     (["--num_train_epochs", "0"], "--num_train_epochs must be above 0 (or give --max_steps); got 0.0"),
@@ -130,7 +128,7 @@ def test_help_groups_the_options_and_shows_the_config_file():
     groups = [result.stdout.index(f"\n{group}") for group in ("model (", "data (", "run (", "Trainer (")]
     assert groups == sorted(groups)  # the project's own options first, grouped, then the Trainer's
     own, trainer = result.stdout[groups[2]:groups[3]], result.stdout[groups[3]:]
-    assert "--resume" in own and "--adversarial_epsilon" in own and "--learning_rate" in trainer
+    assert "--resume" in own and "--virtual_adversarial_epsilon" in own and "--learning_rate" in trainer
     for refused in ("--do_train", "--push_to_hub ", "--resume_from_checkpoint"):  # refused when given: not offered
         assert refused not in result.stdout, refused
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from transformers import EvalPrediction
 
-from hf_lstm.metrics import build_compute_metrics, choose_thresholds, decisions, per_label_scores
+from hf_lstm.metrics import build_compute_metrics, decisions, per_label_scores
 
 
 def test_classification_metrics():
@@ -45,14 +45,6 @@ def test_multi_label_metrics_on_a_hand_example():
     assert per_label["c"] == pytest.approx({"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 1})
 
 
-def test_thresholds_chosen_on_validation():
-    assert choose_thresholds(LOGITS, GOLD, "fixed") == [0.5] * 3
-    # above sigmoid(0.5) = 0.62 story 4's wrong {c} goes and nothing is lost: micro-F1 6/8, first at 0.65
-    assert choose_thresholds(LOGITS, GOLD, "global") == [0.65] * 3
-    chosen = choose_thresholds(LOGITS, GOLD, "per_label")
-    assert chosen[0] == 0.5  # a: right at every threshold from 0.3 to 0.7, the tie goes to 0.5
-    assert chosen[2] < 0.12  # c: only a threshold below sigmoid(-2) = 0.12 finds story 1's c
-    no_story = choose_thresholds(LOGITS[:2], np.array([[1, 0, 0], [0, 1, 0]]), "per_label")
-    assert no_story[2] == choose_thresholds(LOGITS[:2], np.array([[1, 0, 0], [0, 1, 0]]), "global")[0]
+def test_decisions_apply_each_labels_threshold():
     decided = decisions(LOGITS, [0.5, 0.5, 0.7])
     assert decided.tolist() == [[1, 0, 0], [0, 1, 0], [1, 0, 0], [0, 0, 0]]

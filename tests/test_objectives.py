@@ -17,8 +17,8 @@ from hf_lstm.objectives import (
 
 from .conftest import tiny_config
 
-OFF = dict(adversarial_epsilon=0.0, virtual_adversarial_epsilon=0.0, virtual_adversarial_xi=0.1,
-           virtual_adversarial_weight=1.0, entropy_weight=0.0, distillation_alpha=0.5, distillation_temperature=2.0)
+OFF = dict(virtual_adversarial_epsilon=0.0, virtual_adversarial_xi=0.1, entropy_weight=0.0, distillation_alpha=0.5,
+           distillation_temperature=2.0)
 
 
 def arguments(**values):
@@ -36,27 +36,6 @@ def model_for(**overrides):
 def terms_of(model, batch, args, unlabelled=None, seed=3):
     outputs = model(**batch, output_hidden_states=True)
     return outputs, loss_terms(model, batch, outputs, unlabelled or {}, args, seed)
-
-
-def test_adversarial_loss_adds_the_loss_at_embeddings_moved_along_their_gradient():
-    model = LSTMForSequenceClassification(tiny_config(bidirectional=True)).eval()  # no dropout: passes comparable
-    mask = torch.tensor([[1] * 6, [1] * 4 + [0] * 2, [1] * 2 + [0] * 4])
-    batch = dict(input_ids=torch.randint(2, 50, (3, 6)), attention_mask=mask, labels=torch.tensor([0, 1, 1]))
-    outputs, terms = terms_of(model, batch, arguments(adversarial_epsilon=0.5))
-
-    def clean_loss(embeddings):
-        return torch.nn.functional.cross_entropy(model(inputs_embeds=embeddings, attention_mask=mask).logits,
-                                                 batch["labels"])
-
-    embeddings = model.lstm.embeddings(batch["input_ids"]).detach().requires_grad_()
-    clean = clean_loss(embeddings)
-    (gradient,) = torch.autograd.grad(clean, embeddings)
-    moved = embeddings + 0.5 * gradient / gradient.flatten(1).norm(dim=1).view(-1, 1, 1)
-    assert torch.allclose(terms["supervised"], clean) and torch.allclose(terms["adversarial"], clean_loss(moved))
-    assert clean_loss(moved) > clean  # the move raises the loss
-    assert torch.allclose(moved[1, 4:], embeddings[1, 4:])  # padding gets no gradient, so it does not move
-    sum(terms.values()).backward()
-    assert model.lstm.embeddings.weight.grad.abs().sum() > 0
 
 
 def test_the_virtual_adversarial_change_beats_a_random_move_of_the_same_norm():
@@ -97,14 +76,14 @@ def test_entropy_term_is_the_weighted_mean_entropy_of_the_unlabelled_predictions
 def test_unlabelled_reviews_never_enter_the_supervised_loss():
     model = model_for().eval()
     batch = dict(input_ids=torch.randint(2, 50, (3, 6)), labels=torch.tensor([0, 1, 1]))
-    args = arguments(entropy_weight=1.0, adversarial_epsilon=1.0, virtual_adversarial_epsilon=2.0)
+    args = arguments(entropy_weight=1.0, virtual_adversarial_epsilon=2.0)
     _, alone = terms_of(model, batch, args)
     unlabelled = torch.randint(2, 50, (5, 4))
     extras = dict(unlabelled_input_ids=unlabelled, unlabelled_attention_mask=torch.ones_like(unlabelled))
     outputs, both = terms_of(model, batch, args, extras)
     assert torch.equal(both["supervised"], alone["supervised"])
     assert torch.allclose(both["supervised"], torch.nn.functional.cross_entropy(outputs.logits, batch["labels"]))
-    assert set(both) == {"supervised", "adversarial", "virtual_adversarial", "entropy"}
+    assert set(both) == {"supervised", "virtual_adversarial", "entropy"}
 
 
 def test_regression_smoothness_is_the_squared_change_of_the_rating():

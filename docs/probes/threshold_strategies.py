@@ -1,7 +1,7 @@
 """Which decision thresholds a multi-label model should save, judged on validation alone: the validation split of a
 trained model's config is cut in two halves (a seeded random half); thresholds are chosen on one half by each
-strategy (`hf_lstm.metrics.choose_thresholds`) and scored on the other, then the halves swap. The test split is not
-read.
+strategy (`choose_thresholds`) and scored on the other, then the halves swap. The test split is not read. Neither
+tuned strategy beat 0.5, so training no longer chooses thresholds (the strategies live on here only).
 
     python docs/probes/threshold_strategies.py outputs/reuters configs/reuters.yaml
 """
@@ -15,10 +15,29 @@ from transformers import EvalPrediction
 
 from hf_lstm.arguments import parse_arguments
 from hf_lstm.data import prepare_data
-from hf_lstm.metrics import build_compute_metrics, choose_thresholds
+from sklearn.metrics import f1_score
+
+from hf_lstm.metrics import build_compute_metrics, decisions
 from hf_lstm.prediction import label_names_of, load_classifier, logits_of, predict
 
 STRATEGIES = ("fixed", "global", "per_label")
+THRESHOLD_GRID = np.round(np.arange(0.05, 0.951, 0.05), 2)
+
+
+def choose_thresholds(logits, gold, strategy):
+    """Thresholds chosen on (`logits`, multi-hot `gold`): 0.5 for every label ("fixed"); the one grid threshold with
+    the best micro-F1 ("global"); each label's best F1, the global one for a label without a story ("per_label").
+    Ties go to the threshold nearest 0.5."""
+    if strategy == "fixed":
+        return [0.5] * gold.shape[1]
+    grid = sorted(THRESHOLD_GRID, key=lambda value: abs(value - 0.5))
+    micro = [f1_score(gold, decisions(logits, value), average="micro", zero_division=0.0) for value in grid]
+    best = float(grid[int(np.argmax(micro))])
+    if strategy == "global":
+        return [best] * gold.shape[1]
+    each = np.stack([f1_score(gold, decisions(logits, value), average=None, zero_division=0.0) for value in grid])
+    chosen = np.asarray(grid)[each.argmax(axis=0)]  # (labels,)
+    return [float(value) if gold[:, label].any() else best for label, value in enumerate(chosen)]
 
 
 def main():
