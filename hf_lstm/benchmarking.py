@@ -1,9 +1,8 @@
 """What `scripts/benchmark.py` measures, in one run: tokenisation, training and inference speed and peak memory, and
-the machine's own ceilings (a large matrix multiply's GFLOP/s; the int8 against the float32 product); the model's
-FLOPs per token are `LSTMPreTrainedModel.recurrent_flops_per_token`."""
+the machine's own ceiling (a large matrix multiply's GFLOP/s); the model's FLOPs per token are
+`LSTMPreTrainedModel.recurrent_flops_per_token`. (The int8 kernels' own bound: docs/probes/int8_bound.py.)"""
 
 import json
-import os
 import shutil
 import tempfile
 import threading
@@ -17,7 +16,7 @@ from transformers import AutoTokenizer, DataCollatorWithPadding, Trainer, Traine
 from .arguments import parse_arguments
 from .data import load_raw_dataset, prepare_data
 from .hardware import fast_bf16_available, machine_description
-from .prediction import load_classifier, predict, quantize_int8
+from .prediction import load_classifier, predict
 from .training import build_model
 
 
@@ -76,11 +75,6 @@ def matmul_gflops(dtype=torch.float32, repeats=10):
     return 2 * size**3 * repeats / (time.perf_counter() - started) / 1e9
 
 
-def gate_rows(config):
-    """Rows of a cell's hidden-to-gates matrix: gates x hidden (4 for an LSTM, 3 for a GRU, 1 for an RNN)."""
-    return getattr(torch.nn, config.cell_type.upper())(1, config.hidden_size).weight_hh_l0.shape[0]
-
-
 class CountingCollator(DataCollatorWithPadding):
     """Pads like the training collator, and counts real and padded positions."""
 
@@ -91,62 +85,6 @@ class CountingCollator(DataCollatorWithPadding):
         self.real += int(batch["attention_mask"].sum())
         self.padded += batch["attention_mask"].numel()
         return batch
-
-
-def int8_matmul_speedup(config, rows=64, calls=200):
-    """The CPU's int8 dynamic-quantised linear layer (activations quantised at each call, as in the quantised LSTM)
-    over its float32 one, on the hidden-to-gates product of one time step: [rows, H] @ [H, gates * H]. Nearly all of
-    an LSTM's inference work is such products, so int8 inference gains about this ratio at most."""
-    hidden = config.hidden_size
-    x = torch.randn(rows, hidden)
-    fp32 = torch.nn.Sequential(torch.nn.Linear(hidden, gate_rows(config)))
-    int8 = quantize_int8(fp32)  # what --quantize int8 does to the model's linear layers
-    rates = {}
-    for name, layer in (("fp32", fp32), ("int8", int8)):
-
-        def work():
-            for _ in range(calls):
-                layer(x)
-
-        with torch.no_grad():
-            work()  # warm-up
-            rates[name] = best_rate(calls, work, repeats=5)
-    return rates["int8"] / rates["fp32"]
-
-
-def onnx_int8_matmul_speedup(config, rows=64, calls=200):
-    """`int8_matmul_speedup` for ONNX Runtime: its dynamic-quantised product (`MatMulInteger`, as
-    `DynamicQuantizeLSTM` runs at every step) over its float32 `MatMul`, on the same [rows, H] @ [H, gates * H]."""
-    import onnx
-    from onnx import TensorProto, helper, numpy_helper
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    from .onnx_model import onnx_runtime
-
-    hidden = config.hidden_size
-    weight = np.random.default_rng(0).standard_normal((hidden, gate_rows(config))).astype(np.float32)
-    graph = helper.make_graph(
-        [helper.make_node("MatMul", ["x", "w"], ["y"])], "product",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [rows, hidden])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [rows, weight.shape[1]])],
-        initializer=[numpy_helper.from_array(weight, "w")],
-    )
-    x = {"x": np.random.default_rng(1).standard_normal((rows, hidden)).astype(np.float32)}
-    with tempfile.TemporaryDirectory() as folder:
-        fp32_path, int8_path = os.path.join(folder, "fp32.onnx"), os.path.join(folder, "int8.onnx")
-        onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)]), fp32_path)
-        quantize_dynamic(fp32_path, int8_path, weight_type=QuantType.QInt8)
-        rates = {}
-        for name, path in (("fp32", fp32_path), ("int8", int8_path)):
-            runtime = onnx_runtime(path)
-
-            def work():
-                for _ in range(calls):
-                    runtime.run(None, x)
-
-            work()  # warm-up
-            rates[name] = best_rate(calls, work, repeats=5)
-    return rates["int8"] / rates["fp32"]
 
 
 def benchmark_tokenizer(texts, tokenizer):
@@ -246,9 +184,6 @@ def benchmark_inference(model_dir, texts, labels, bf16):
         results[f"{name}_speedup"] = results[f"{name}_reviews_per_s"] / results["fp32_reviews_per_s"]
         results[f"{name}_accuracy_drop"] = 100 * (results["fp32_accuracy"] - results[f"{name}_accuracy"])
     results["inference_peak_rss_mib"] = max(results[f"{name}_peak_rss_mib"] for name, _ in precisions)
-    config = classifier.model.config  # the same network in every precision
-    results["int8_matmul_speedup"] = int8_matmul_speedup(config)
-    results["onnx_int8_matmul_speedup"] = onnx_int8_matmul_speedup(config)
     shutil.rmtree(onnx_dir)
     return results
 

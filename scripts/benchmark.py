@@ -12,9 +12,8 @@
 3. inference: reviews/s and accuracy of batched prediction (`hf_lstm.prediction.predict`: the pipeline, fed the
    shortest reviews first) on the test split, fp32, int8 dynamic quantisation and, where bf16 is fast (a GPU with
    bf16, a CPU with AMX), bf16; then the model exported to ONNX (`scripts/export_onnx.py`) and run by ONNX Runtime
-   in float32 and int8 (`onnx_fp32`, `onnx_int8`), in the same run; beside them, the CPU's int8 kernel against its
-   float32 one on the recurrent product the quantised LSTM runs at every time step (batch 64), in PyTorch
-   (`int8_matmul_speedup`) and in ONNX Runtime (`onnx_int8_matmul_speedup`): about the most int8 inference can gain;
+   in float32 and int8 (`onnx_fp32`, `onnx_int8`), in the same run (the most int8 can gain on this CPU:
+   `python docs/probes/int8_bound.py`);
 4. peak resident memory of training and of inference (and peak GPU memory on a GPU).
 
 The same command runs on a GPU machine: training and the fp32/bf16 inference run on the GPU (cuDNN LSTM), the

@@ -4,8 +4,7 @@ import sys
 
 KEYS = ["tokenizer_speedup_vs_spacy", "pad_share", "train_flops_ratio", "int8_speedup", "int8_accuracy_drop",
         "train_peak_rss_mib", "inference_peak_rss_mib", "train_real_tokens_per_s", "fp32_reviews_per_s",
-        "matmul_gflops", "int8_matmul_speedup", "onnx_fp32_speedup", "onnx_int8_speedup", "onnx_int8_accuracy_drop",
-        "onnx_int8_matmul_speedup"]
+        "matmul_gflops", "onnx_fp32_speedup", "onnx_int8_speedup", "onnx_int8_accuracy_drop"]
 BF16_INFERENCE_KEYS = ["bf16_speedup", "bf16_accuracy_drop"]  # timed only where bf16 is fast
 
 
@@ -24,7 +23,6 @@ def test_quick_benchmark_writes_every_key(saved_model, tmp_path):
         assert all(results[key] is None for key in BF16_INFERENCE_KEYS)
         assert "bf16 inference not timed" in result.stdout
     assert 0 <= results["pad_share"] < 1 and results["tokenizer_speedup_vs_spacy"] > 0
-    assert results["int8_matmul_speedup"] > 0
     # the float32 ONNX graph gives PyTorch's logits to 1e-4: the same labels, but for a review exactly at a tie
     assert abs(results["onnx_fp32_accuracy_drop"]) <= 0.5
     assert "pad_share" in result.stdout  # the readable table
