@@ -70,8 +70,8 @@ def onnx_runtime_ratio(rows=64, hidden=256, gates=1024, calls=200):
         quantize_dynamic(fp32_path, int8_path, weight_type=QuantType.QInt8)
         rates = {}
         for name, path in (("fp32", fp32_path), ("int8", int8_path)):
-            session = onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
-            rates[name] = rate(lambda: [session.run(None, feed) for _ in range(calls)], 2 * rows * hidden * gates * calls)
+            runtime = onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+            rates[name] = rate(lambda: [runtime.run(None, feed) for _ in range(calls)], 2 * rows * hidden * gates * calls)
     return rates["int8"] / rates["fp32"]
 
 
