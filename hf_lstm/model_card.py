@@ -98,7 +98,7 @@ def describe_architecture(config):
         f"embedding dropout {config.embedding_dropout})"
         + (f", plus an n-gram channel (word {'-'.join(map(str, config.ngram_orders))}-grams of its token ids hashed "
            f"into {config.ngram_buckets:,} buckets, fitted as NBSVM; its logits are added to the head's)"
-           if getattr(config, "ngram_orders", None) else "")
+           if config.ngram_orders else "")
     )
 
 

@@ -87,7 +87,7 @@ class LSTMTrainer(Trainer):
             return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
         outputs = model(**inputs, output_hidden_states=True)
         seed = self.args.seed * 1_000_003 + self.state.global_step  # virtual adversarial training's directions
-        terms = loss_terms(self.accelerator.unwrap_model(model), inputs, outputs, extras, self.args, seed)
+        terms = loss_terms(unwrapped, inputs, outputs, extras, self.args, seed)
         for name, value in terms.items():
             total = self._logged_terms.setdefault(f"loss_{name}", [0.0, 0])
             total[0], total[1] = total[0] + value.detach(), total[1] + 1
